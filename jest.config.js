@@ -1,0 +1,12 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  // Type-checking runs once in `npm run build`; per-file checking under ts-jest costs 3x the time and memory.
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }] },
+  moduleFileExtensions: ['ts', 'js', 'json', 'node'],
+  globalSetup: '<rootDir>/scripts/jest-global-setup.js',
+  setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
+  testTimeout: 60000,
+};
