@@ -1,0 +1,121 @@
+/**
+ * `custom-labels emulator`: runs the local S3 and the Rekognition Custom Labels emulator until SIGINT/SIGTERM.
+ * A thin face over startLocalCloud: argument parsing, one JSON line on stdout, a request log on stderr.
+ */
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { startLocalCloud } from '../emulator/local-cloud';
+import { CliIo, EXIT, UsageError } from './io';
+
+const USAGE = `Usage: custom-labels emulator [--port 4599] [--s3-port 4598] [--time-scale 600] [--state-dir <dir>]
+
+Runs Amazon Rekognition Custom Labels and S3 locally, on 127.0.0.1 only. When both accept requests it prints one
+JSON line on stdout: {"rekognition":"http://127.0.0.1:4599","s3":"http://127.0.0.1:4598"}
+Point the AWS SDKs at them with AWS_ENDPOINT_URL_REKOGNITION and AWS_ENDPOINT_URL_S3 (any credentials work).
+Requests are logged on stderr, one line each. Stop with Ctrl-C (SIGINT) or SIGTERM.
+
+Options:
+  --port <n>          the Rekognition port; 0 picks a free one (default 4599)
+  --s3-port <n>       the S3 port; 0 picks a free one (default 4598)
+  --time-scale <x>    virtual seconds per real second: 600 makes a 30-minute training take 3 s; Infinity makes
+                      every wait end at once; 1 is real time (default 600)
+  --state-dir <dir>   keep projects, datasets, models and S3 objects there across restarts
+                      (default: nothing is kept)
+  -h, --help          this help
+Exit codes: 0 stopped by a signal, 1 the servers failed, 2 usage error (or a port in use).
+`;
+
+const OPTIONS = {
+  port: { type: 'string' },
+  's3-port': { type: 'string' },
+  'time-scale': { type: 'string' },
+  'state-dir': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+interface EmulatorArgs {
+  readonly port: number;
+  readonly s3Port: number;
+  readonly timeScale: number;
+  readonly stateDir?: string;
+}
+
+/** Parses the command's arguments; throws UsageError with a one-line message. Undefined means --help. */
+export function parseEmulatorArgs(args: string[], cwd: string): EmulatorArgs | undefined {
+  let values: { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
+  try {
+    ({ values } = parseArgs({ args, options: OPTIONS, allowPositionals: false, strict: true }));
+  } catch (err) {
+    // parseArgs' messages run on with advice about '--'; the first sentence is the useful part.
+    // (Errors from node:util are not `instanceof Error` inside jest's sandbox, hence the duck typing.)
+    const raw = (err as { message?: unknown }).message;
+    const message = (typeof raw === 'string' ? raw : String(err)).split(/\.\s/)[0].replace(/\.$/, '');
+    throw new UsageError(`${message}. Run 'custom-labels emulator --help'.`);
+  }
+  if (values.help) return undefined;
+  const stateDir = values['state-dir'];
+  if (stateDir === '') throw new UsageError('--state-dir must not be empty');
+  return {
+    port: parsePort('port', values.port, 4599),
+    s3Port: parsePort('s3-port', values['s3-port'], 4598),
+    timeScale: parseTimeScale(values['time-scale']),
+    stateDir: stateDir === undefined ? undefined : path.resolve(cwd, stateDir),
+  };
+}
+
+function parsePort(flag: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n > 65535) throw new UsageError(`--${flag} must be an integer from 0 to 65535, got: ${raw}`);
+  return n;
+}
+
+function parseTimeScale(raw: string | undefined): number {
+  if (raw === undefined) return 600;
+  const n = /^inf(inity)?$/i.test(raw) ? Infinity : Number(raw);
+  if (raw.trim() === '' || Number.isNaN(n) || n < 0) throw new UsageError(`--time-scale must be a number >= 0 or Infinity, got: ${raw}`);
+  return n;
+}
+
+/** Runs `custom-labels emulator ...` until SIGINT or SIGTERM; resolves to 0 once both servers are closed. */
+export async function runEmulatorCommand(args: string[], io: CliIo): Promise<number> {
+  const parsed = parseEmulatorArgs(args, io.cwd);
+  if (!parsed) {
+    io.stdout.write(USAGE);
+    return EXIT.ok;
+  }
+  // Listen before starting so that a signal during start-up is not lost (and does not kill the process).
+  let signalled: (signal: NodeJS.Signals) => void = () => undefined;
+  const signal = new Promise<NodeJS.Signals>((resolve) => {
+    signalled = resolve;
+  });
+  const onSignal = (s: NodeJS.Signals): void => signalled(s);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    let cloud;
+    try {
+      cloud = await startLocalCloud({
+        rekognitionPort: parsed.port,
+        s3Port: parsed.s3Port,
+        timeScale: parsed.timeScale,
+        stateDir: parsed.stateDir,
+        log: (line) => io.stderr.write(`${line}\n`),
+      });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        throw new UsageError(`a port is already in use (${(err as Error).message}); choose others with --port and --s3-port (0 = any free port)`);
+      }
+      throw err;
+    }
+    io.stdout.write(`${JSON.stringify({ rekognition: cloud.rekognitionEndpoint, s3: cloud.s3Endpoint })}\n`);
+    const received = await signal;
+    io.stderr.write(`${new Date().toISOString()} ${received}: stopping\n`);
+    await cloud.stop();
+    return EXIT.ok;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

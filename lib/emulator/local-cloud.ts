@@ -1,0 +1,96 @@
+import * as path from 'node:path';
+
+import { VirtualClock } from './clock';
+import { RekognitionEmulator, Usage } from './rekognition/emulator';
+import { FaultSpec, RandomFaultSpec } from './rekognition/faults';
+import { LocalS3, startLocalS3 } from './s3';
+
+export interface LocalCloudOptions {
+  /** Virtual ms per real ms (600: a 30-minute training takes 3 s; Infinity: at once; 0: only `clock.advance`). @default 1 */
+  readonly timeScale?: number;
+  /** Scripted faults of the Rekognition emulator. @default - none */
+  readonly faults?: FaultSpec[];
+  /** Random faults of the Rekognition emulator. @default - none */
+  readonly randomFaults?: RandomFaultSpec;
+  /**
+   * Keeps state across restarts: S3 objects in `<stateDir>/s3`, the emulator's state in `<stateDir>/rekognition`.
+   * @default - S3 in a temporary folder removed by stop(), emulator state in memory
+   */
+  readonly stateDir?: string;
+  /** Where S3's temporary folder is made when there is no `stateDir` (e.g. '/dev/shm' for speed). @default os.tmpdir() */
+  readonly tempRoot?: string;
+  /** @default 0 (a free port) */
+  readonly rekognitionPort?: number;
+  /** @default 0 (a free port) */
+  readonly s3Port?: number;
+  /** Buckets to create in the local S3 (idempotent). @default - none */
+  readonly buckets?: string[];
+  /** DetectCustomLabels requests per real second per inference unit. @default - the emulator's default */
+  readonly tpsPerInferenceUnit?: number;
+  /** Receives one line per request to either server, and the emulator's own notes. @default - no log */
+  readonly log?: (line: string) => void;
+}
+
+export interface LocalCloud {
+  /** `http://127.0.0.1:<port>`: `endpoint` of a RekognitionClient, or `AWS_ENDPOINT_URL_REKOGNITION`. */
+  readonly rekognitionEndpoint: string;
+  /** `http://127.0.0.1:<port>`: `endpoint` of an S3Client, or `AWS_ENDPOINT_URL_S3`. */
+  readonly s3Endpoint: string;
+  readonly clock: VirtualClock;
+  readonly emulator: RekognitionEmulator;
+  readonly s3: LocalS3;
+  /** Billable training and inference-unit time so far. */
+  usage(): Usage;
+  /** Stops the emulator (after its background work) and then S3; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** Starts a local S3 and a Rekognition Custom Labels emulator wired to it, both on 127.0.0.1. */
+export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
+  const stateDir = options.stateDir === undefined ? undefined : path.resolve(options.stateDir);
+  const s3 = await startLocalS3({
+    port: options.s3Port ?? 0,
+    directory: stateDir === undefined ? undefined : path.join(stateDir, 's3'),
+    tempRoot: options.tempRoot,
+    buckets: options.buckets,
+    log: options.log,
+  });
+  let emulator: RekognitionEmulator;
+  let rekognitionEndpoint: string;
+  try {
+    const clock = new VirtualClock({ timeScale: options.timeScale ?? 1 });
+    emulator = new RekognitionEmulator({
+      s3Endpoint: s3.endpoint,
+      clock,
+      faults: options.faults,
+      randomFaults: options.randomFaults,
+      stateDir: stateDir === undefined ? undefined : path.join(stateDir, 'rekognition'),
+      tpsPerInferenceUnit: options.tpsPerInferenceUnit,
+      log: options.log,
+    });
+    rekognitionEndpoint = await emulator.listen(options.rekognitionPort ?? 0, '127.0.0.1');
+  } catch (err) {
+    await s3.stop();
+    throw err;
+  }
+  const started = emulator;
+  let stopped: Promise<void> | undefined;
+  return {
+    rekognitionEndpoint,
+    s3Endpoint: s3.endpoint,
+    clock: started.clock,
+    emulator: started,
+    s3,
+    usage: () => started.usage(),
+    stop: () => {
+      stopped ??= (async () => {
+        try {
+          await started.close();
+        } finally {
+          await s3.stop();
+        }
+      })();
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import { MANIFEST_LIMITS } from '../../manifest/types';
+import { detect, ImageDecodeError, imageFormat } from '../learner';
+import { EmulatorCore } from './core';
+import { invalidParameter, notReady, ServiceError } from './errors';
+import { Handler } from './ops-projects';
+import { Params, readS3Object, RULES } from './params';
+
+/** DetectCustomLabels caps raw bytes at 4 MB (reference §8); [inferred] MB = 2^20 bytes. */
+const MAX_BYTES = 4 * 1024 * 1024;
+/** [inferred] labels without an assumed threshold (absent from the test set) use 0.5. */
+const DEFAULT_THRESHOLD = 0.5;
+const WINDOW_MS = 1000;
+
+/** Keeps requests per version within tps x inference units over a sliding second of real time. */
+function spendThroughput(core: EmulatorCore, arn: string, units: number): void {
+  const now = performance.now();
+  const window = (core.detectWindows.get(arn) ?? []).filter((t) => now - t < WINDOW_MS);
+  if (window.length >= core.tpsPerInferenceUnit * units) {
+    core.detectWindows.set(arn, window);
+    throw new ServiceError('ProvisionedThroughputExceededException',
+      `The request rate exceeds the ${core.tpsPerInferenceUnit * units} transactions per second of the model's ${units} inference unit(s).`);
+  }
+  window.push(now);
+  core.detectWindows.set(arn, window);
+}
+
+async function readImage(core: EmulatorCore, image: Params): Promise<Buffer> {
+  const hasBytes = image.has('Bytes');
+  const hasObject = image.has('S3Object');
+  if (hasBytes === hasObject) throw invalidParameter('Image must have exactly one of Bytes and S3Object.');
+  if (hasBytes) {
+    // Any size over the 4 MB limit is ImageTooLarge, also past the model's 5 MiB ImageBlob bound.
+    const bytes = image.blob('Bytes', { min: 1 })!;
+    if (bytes.length > MAX_BYTES) throw new ServiceError('ImageTooLargeException', `The image is ${bytes.length} bytes; images passed as Bytes can be at most 4 MB.`);
+    return bytes;
+  }
+  const ref = readS3Object(image.obj('S3Object', true));
+  const bytes = await core.s3.get(ref.Bucket, ref.Name, ref.Version);
+  if (bytes === undefined) {
+    throw new ServiceError('InvalidS3ObjectException', 'Unable to get object metadata from S3. Check object key, region and/or access permissions.');
+  }
+  if (bytes.length > MANIFEST_LIMITS.maxImageBytes) {
+    throw new ServiceError('ImageTooLargeException', `The image is ${bytes.length} bytes; images in S3 can be at most 15 MB.`);
+  }
+  return bytes;
+}
+
+export const detectCustomLabels: Handler = async (core, p) => {
+  const arn = p.str('ProjectVersionArn', { ...RULES.versionArn, required: true });
+  const image = p.obj('Image', true);
+  const maxResults = p.num('MaxResults', { integer: true, min: 0 });
+  const minConfidence = p.num('MinConfidence', { min: 0, max: 100 });
+  const version = core.version(arn);
+  if (version.status !== 'RUNNING') throw notReady(`The project version ${arn} is ${version.status}, not RUNNING.`);
+  const model = core.model(version.modelId);
+  if (!model) throw new ServiceError('InternalServerError', `The model of ${arn} is missing from the emulator's store.`);
+  spendThroughput(core, arn, version.meter.runningUnits ?? version.minInferenceUnits ?? 1);
+  const bytes = await readImage(core, image);
+  if (imageFormat(bytes) === undefined) throw new ServiceError('InvalidImageFormatException', 'Request has unsupported image format');
+  let raw;
+  try {
+    raw = detect(model, bytes);
+  } catch (err) {
+    if (err instanceof ImageDecodeError) throw new ServiceError('InvalidImageFormatException', 'Request has unsupported image format');
+    throw err;
+  }
+  const thresholds = version.thresholds ?? {};
+  const kept = raw
+    .filter((d) => (minConfidence !== undefined ? d.confidence * 100 >= minConfidence : d.confidence >= (thresholds[d.name] ?? DEFAULT_THRESHOLD)))
+    .sort((a, b) => b.confidence - a.confidence)
+    .slice(0, maxResults ?? undefined);
+  return {
+    CustomLabels: kept.map((d) => ({
+      Name: d.name,
+      Confidence: d.confidence * 100,
+      ...(model.kind === 'OBJECT_LOCALIZATION' && d.box
+        ? { Geometry: { BoundingBox: { Width: d.box.width, Height: d.box.height, Left: d.box.left, Top: d.box.top } } }
+        : {}),
+    })),
+  };
+};

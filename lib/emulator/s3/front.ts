@@ -1,0 +1,196 @@
+import { randomUUID } from 'node:crypto';
+import * as http from 'node:http';
+import { AddressInfo } from 'node:net';
+import { pipeline, Transform, TransformCallback } from 'node:stream';
+
+import { AwsChunkedDecoder, decodedRequestHeaders, isAwsChunked } from './aws-chunked';
+
+/** The only credentials s3rver knows; any client credentials are mapped to them. */
+export const S3RVER_ACCESS_KEY = 'S3RVER';
+
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'expect', 'te', 'trailer'];
+
+export interface FrontOptions {
+  readonly port: number;
+  readonly backendPort: number;
+  /** One line per request: time, method, path, status, duration. */
+  readonly log?: (line: string) => void;
+}
+
+export interface Front {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A small HTTP front before s3rver that fixes, on the server side, what clients with default SDK settings trip on:
+ * - aws-chunked bodies (the SDK's default for streamed PutObject/UploadPart) are decoded into plain bodies;
+ * - any access key is accepted (s3rver knows only S3RVER and does not verify SigV4 signatures anyway);
+ * - virtual-host requests to `<bucket>.localhost` become path-style;
+ * - byte ranges are served here, because s3rver gets suffix ranges (`bytes=-N`) and `bytes=0-0` wrong.
+ * Everything else streams through untouched.
+ */
+export async function startFront(options: FrontOptions): Promise<Front> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const server = http.createServer((req, res) => handle(req, res, options, agent));
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+      agent.destroy();
+    },
+  };
+}
+
+function handle(req: http.IncomingMessage, res: http.ServerResponse, options: FrontOptions, agent: http.Agent): void {
+  const started = Date.now();
+  const method = req.method ?? 'GET';
+  const vhost = /^([a-z0-9][a-z0-9.-]*[a-z0-9])\.localhost(:\d+)?$/i.exec(req.headers.host ?? '');
+  // Virtual-host style (`<bucket>.localhost`, what an SDK does with a `localhost` endpoint): s3rver would take the whole
+  // host name for the bucket, so the bucket moves into the path.
+  const path = rewriteQueryCredential(vhost ? `/${vhost[1]}${req.url ?? '/'}` : req.url ?? '/');
+  if (options.log) {
+    const log = options.log;
+    res.once('close', () => log(`${new Date(started).toISOString()} S3 ${method} ${path.split('?')[0]} ${res.statusCode} ${Date.now() - started}ms`));
+  }
+
+  let headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined && !HOP_BY_HOP.includes(name)) headers[name] = value;
+  }
+  if (vhost) headers.host = `localhost${vhost[2] ?? ''}`;
+  // s3rver 3.7.1 checks that a SigV4 access key is one it knows but never verifies the signature itself, so mapping
+  // the key and rewriting headers and body below keeps requests valid. (SigV2 signatures are verified: left alone.)
+  if (typeof headers.authorization === 'string') {
+    headers.authorization = headers.authorization.replace(/(Credential=)[^/,\s]+\//, `$1${S3RVER_ACCESS_KEY}/`);
+  }
+  const chunked = isAwsChunked(req.headers);
+  let decoder: AwsChunkedDecoder | undefined;
+  if (chunked) {
+    const expected = Number(req.headers['x-amz-decoded-content-length']);
+    decoder = new AwsChunkedDecoder(Number.isSafeInteger(expected) ? expected : undefined);
+    headers = decodedRequestHeaders(headers);
+  } else if (req.headers['transfer-encoding'] !== undefined && req.headers['content-length'] === undefined) {
+    headers['transfer-encoding'] = 'chunked';
+  }
+  const range = (method === 'GET' || method === 'HEAD') && typeof headers.range === 'string' ? headers.range : undefined;
+  if (range !== undefined) delete headers.range;
+
+  const upstream = http.request({ host: '127.0.0.1', port: options.backendPort, method, path, headers, agent }, (up) => {
+    const size = Number(up.headers['content-length']);
+    if (range !== undefined && up.statusCode === 200 && Number.isSafeInteger(size)) {
+      respondRange(range, size, method, up, res);
+      return;
+    }
+    res.writeHead(up.statusCode ?? 502, withoutHopByHop(up.headers));
+    pipeline(up, res, () => undefined);
+  });
+  const fail = (code: string, message: string, status: number): void => {
+    upstream.destroy();
+    if (!res.headersSent) sendError(res, status, code, message, path);
+    else res.destroy();
+  };
+  upstream.on('error', (err) => fail('InternalError', `local S3 backend: ${err.message}`, 500));
+  if (decoder) {
+    pipeline(req, decoder, upstream, (err) => {
+      if (err) fail('IncompleteBody', err.message, 400);
+    });
+  } else {
+    pipeline(req, upstream, () => undefined);
+  }
+}
+
+type RangeAnswer = { kind: 'full' } | { kind: 'unsatisfiable' } | { kind: 'part'; start: number; end: number };
+
+/** RFC 9110 single byte ranges, as S3 serves them (multiple ranges and malformed headers get the whole object). */
+export function resolveRange(header: string, size: number): RangeAnswer {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return { kind: 'full' };
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0 || size === 0) return { kind: 'unsatisfiable' };
+    return { kind: 'part', start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  if (m[2] !== '' && Number(m[2]) < start) return { kind: 'full' };
+  if (start >= size) return { kind: 'unsatisfiable' };
+  return { kind: 'part', start, end: m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1) };
+}
+
+function respondRange(header: string, size: number, method: string, up: http.IncomingMessage, res: http.ServerResponse): void {
+  const answer = resolveRange(header, size);
+  if (answer.kind === 'unsatisfiable') {
+    up.destroy();
+    res.setHeader('Content-Range', `bytes */${size}`);
+    sendError(res, 416, 'InvalidRange', 'The requested range is not satisfiable', undefined, { RangeRequested: header, ActualObjectSize: String(size) });
+    return;
+  }
+  if (answer.kind === 'full') {
+    res.writeHead(200, withoutHopByHop(up.headers));
+    pipeline(up, res, () => undefined);
+    return;
+  }
+  const length = answer.end - answer.start + 1;
+  res.writeHead(206, {
+    ...withoutHopByHop(up.headers),
+    'content-length': String(length),
+    'content-range': `bytes ${answer.start}-${answer.end}/${size}`,
+  });
+  if (method === 'HEAD') {
+    up.resume();
+    res.end();
+    return;
+  }
+  pipeline(up, new ByteSlice(answer.start, length), res, () => undefined);
+}
+
+/** Passes through `length` bytes starting at `start` and drops the rest (objects here are small; reading on is cheap). */
+class ByteSlice extends Transform {
+  private offset = 0;
+  constructor(private readonly start: number, private readonly length: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    const from = Math.max(0, this.start - this.offset);
+    const to = Math.min(chunk.length, this.start + this.length - this.offset);
+    this.offset += chunk.length;
+    callback(null, from < to ? chunk.subarray(from, to) : undefined);
+  }
+}
+
+function withoutHopByHop(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined && !HOP_BY_HOP.includes(name)) out[name] = value;
+  }
+  return out;
+}
+
+/** Presigned URLs carry the access key in the query string. */
+function rewriteQueryCredential(url: string): string {
+  return url.replace(/([?&]X-Amz-Credential=)[^&/%]+(%2F|\/)/i, `$1${S3RVER_ACCESS_KEY}$2`);
+}
+
+function sendError(res: http.ServerResponse, status: number, code: string, message: string, resource?: string,
+  extra: Record<string, string> = {}): void {
+  const requestId = randomUUID();
+  const fields = { Code: code, Message: message, ...(resource ? { Resource: resource.split('?')[0] } : {}), ...extra, RequestId: requestId };
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error>${Object.entries(fields).map(([k, v]) => `<${k}>${escapeXml(v)}</${k}>`).join('')}</Error>`;
+  res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body), 'x-amz-request-id': requestId });
+  res.end(body);
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
