@@ -1,0 +1,199 @@
+/**
+ * The Custom::CustomLabelsModelVersion handler (Provider framework: onEvent + isComplete).
+ *
+ * - Create/Update: resolve the version name (known at synth for local data; else the S3 object's ETag/version or the
+ *   dataset's update time is hashed in) and start the model workflow. The execution name is the version name plus a
+ *   hash of the CloudFormation request id: a retried event starts nothing new, while a rollback to an earlier version
+ *   runs again (it adopts the existing version, re-promotes it and stops the newer one). Returns at once; the stack
+ *   waits on its wait condition, which the workflow signals.
+ * - The physical id is `<project>/<versionPrefix>` and never changes with the data, so an update never produces a
+ *   Delete of the version serving now: the workflow alone retires it once the new one runs.
+ * - Delete (the model leaves the stack): stop the model's running executions and versions; under DESTROY delete its
+ *   versions too. A version still training cannot be stopped or deleted (no API): it is left to the project's teardown.
+ */
+import { DeleteProjectVersionCommand, DescribeDatasetCommand, DescribeProjectsCommand, DescribeProjectVersionsCommand,
+  ProjectVersionDescription, RekognitionClient, StopProjectVersionCommand } from '@aws-sdk/client-rekognition';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ExecutionStatus, ListExecutionsCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+
+import {
+  DataSource, executionNameFor, fingerprint, isVersionOfModel, ModelVersionConfig, ModelVersionData, parseModelVersionConfig, TestSource,
+  versionNameFor, workflowInputFor,
+} from '../../lib/model/contracts';
+
+export interface VersionHandlerDeps {
+  readonly rekognition: RekognitionClient;
+  readonly s3: S3Client;
+  readonly sfn: SFNClient;
+}
+
+/** The part of a CloudFormation custom-resource event this handler reads. */
+export interface VersionEvent {
+  readonly RequestType: 'Create' | 'Update' | 'Delete';
+  readonly RequestId: string;
+  readonly PhysicalResourceId?: string;
+  readonly ResourceProperties: Record<string, unknown>;
+}
+
+export interface OnEventResult {
+  readonly PhysicalResourceId: string;
+  readonly Data?: ModelVersionData | Record<string, string>;
+}
+
+const RUNNING = new Set(['STARTING', 'RUNNING']);
+const DELETABLE = new Set(['TRAINING_COMPLETED', 'TRAINING_FAILED', 'STOPPED', 'FAILED', 'COPYING_COMPLETED', 'COPYING_FAILED']);
+
+export function physicalIdOf(config: ModelVersionConfig): string {
+  return `${config.projectName}/${config.versionPrefix}`;
+}
+
+export async function onEvent(event: VersionEvent, deps: VersionHandlerDeps): Promise<OnEventResult> {
+  if (event.RequestType === 'Delete') {
+    let config: ModelVersionConfig;
+    try {
+      config = parseModelVersionConfig(event.ResourceProperties.Config);
+    } catch {
+      // Nothing this handler could have created (a Create that failed on its own properties).
+      return { PhysicalResourceId: event.PhysicalResourceId ?? 'none' };
+    }
+    const stateMachineArn = String(event.ResourceProperties.StateMachineArn ?? '');
+    if (stateMachineArn) await stopExecutions(deps, stateMachineArn, config.versionPrefix);
+    const projectArn = await resolveProjectArn(deps, config).catch(() => undefined);
+    if (projectArn) await stopVersions(deps, projectArn, config.versionPrefix);
+    return { PhysicalResourceId: event.PhysicalResourceId ?? physicalIdOf(config) };
+  }
+  const config = parseModelVersionConfig(event.ResourceProperties.Config);
+  const stateMachineArn = String(event.ResourceProperties.StateMachineArn ?? '');
+  if (!stateMachineArn) throw new Error('StateMachineArn is missing');
+  const projectArn = await resolveProjectArn(deps, config);
+  const versionName = await resolveVersionName(deps, config);
+  const name = executionNameFor(versionName, event.RequestId);
+  const input = JSON.stringify(workflowInputFor({ ...config, projectArn }, versionName));
+  let executionArn: string;
+  try {
+    const res = await deps.sfn.send(new StartExecutionCommand({ stateMachineArn, name, input }));
+    executionArn = res.executionArn ?? '';
+  } catch (e) {
+    if ((e as { name?: string }).name !== 'ExecutionAlreadyExists') throw e;
+    executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+  }
+  return { PhysicalResourceId: physicalIdOf(config), Data: { VersionName: versionName, ExecutionArn: executionArn } };
+}
+
+/** Create/Update are done when onEvent returns; a Delete when no version of the model runs (and, under DESTROY, none is left). */
+export async function isComplete(event: VersionEvent, deps: VersionHandlerDeps): Promise<{ IsComplete: boolean }> {
+  if (event.RequestType !== 'Delete') return { IsComplete: true };
+  let config: ModelVersionConfig;
+  try {
+    config = parseModelVersionConfig(event.ResourceProperties.Config);
+  } catch {
+    return { IsComplete: true };
+  }
+  const projectArn = await resolveProjectArn(deps, config).catch(() => undefined);
+  if (!projectArn) return { IsComplete: true };
+  let versions: ProjectVersionDescription[];
+  try {
+    versions = await modelVersions(deps, projectArn, config.versionPrefix);
+  } catch (e) {
+    if (isNotFound(e)) return { IsComplete: true };
+    throw e;
+  }
+  let done = true;
+  for (const v of versions) {
+    if (RUNNING.has(v.Status ?? '')) {
+      await ignoreInUse(deps.rekognition.send(new StopProjectVersionCommand({ ProjectVersionArn: v.ProjectVersionArn })));
+      done = false;
+    } else if (v.Status === 'STOPPING') {
+      done = false;
+    } else if (config.removal === 'DESTROY' && DELETABLE.has(v.Status ?? '')) {
+      await ignoreInUse(deps.rekognition.send(new DeleteProjectVersionCommand({ ProjectVersionArn: v.ProjectVersionArn })));
+      done = false;
+    }
+  }
+  return { IsComplete: done };
+}
+
+async function stopExecutions(deps: VersionHandlerDeps, stateMachineArn: string, versionPrefix: string): Promise<void> {
+  const prefix = `${versionPrefix.replace(/[^A-Za-z0-9_-]/g, '_')}-`;
+  let token: string | undefined;
+  do {
+    const page = await deps.sfn.send(new ListExecutionsCommand({ stateMachineArn, statusFilter: ExecutionStatus.RUNNING, nextToken: token }));
+    for (const ex of page.executions ?? []) {
+      if (ex.name?.startsWith(prefix)) {
+        await deps.sfn.send(new StopExecutionCommand({ executionArn: ex.executionArn, error: 'ModelRemoved',
+          cause: 'The model was removed from its stack' }));
+      }
+    }
+    token = page.nextToken;
+  } while (token);
+}
+
+async function stopVersions(deps: VersionHandlerDeps, projectArn: string, versionPrefix: string): Promise<void> {
+  let versions: ProjectVersionDescription[];
+  try {
+    versions = await modelVersions(deps, projectArn, versionPrefix);
+  } catch (e) {
+    if (isNotFound(e)) return;
+    throw e;
+  }
+  for (const v of versions) {
+    if (RUNNING.has(v.Status ?? '')) await ignoreInUse(deps.rekognition.send(new StopProjectVersionCommand({ ProjectVersionArn: v.ProjectVersionArn })));
+  }
+}
+
+export async function modelVersions(deps: VersionHandlerDeps, projectArn: string, versionPrefix: string): Promise<ProjectVersionDescription[]> {
+  const out: ProjectVersionDescription[] = [];
+  let token: string | undefined;
+  do {
+    const page = await deps.rekognition.send(new DescribeProjectVersionsCommand({ ProjectArn: projectArn, NextToken: token }));
+    for (const v of page.ProjectVersionDescriptions ?? []) {
+      const name = (v.ProjectVersionArn ?? '').split('/')[3] ?? '';
+      if (isVersionOfModel(name, versionPrefix)) out.push(v);
+    }
+    token = page.NextToken;
+  } while (token);
+  return out;
+}
+
+/** A project imported by name has only an ARN pattern (`…/*`); the API needs the real one. */
+export async function resolveProjectArn(deps: VersionHandlerDeps, config: ModelVersionConfig): Promise<string> {
+  if (!config.projectArn.endsWith('/*')) return config.projectArn;
+  const res = await deps.rekognition.send(new DescribeProjectsCommand({ ProjectNames: [config.projectName] }));
+  const arn = res.ProjectDescriptions?.[0]?.ProjectArn;
+  if (!arn) throw new Error(`Project ${config.projectName} not found`);
+  return arn;
+}
+
+export async function resolveVersionName(deps: VersionHandlerDeps, config: ModelVersionConfig): Promise<string> {
+  if (config.fingerprintComplete) return versionNameFor(config.versionPrefix, config.synthFingerprint);
+  const parts = [config.synthFingerprint, await remoteFingerprint(deps, config.training), await remoteFingerprint(deps, config.testing)];
+  return versionNameFor(config.versionPrefix, fingerprint(...parts));
+}
+
+/** What identifies the current content of a remote source: the object's ETag and version, or the dataset's last update. */
+async function remoteFingerprint(deps: VersionHandlerDeps, source: DataSource | TestSource): Promise<string> {
+  if (source.kind === 's3') {
+    const head = await deps.s3.send(new HeadObjectCommand({ Bucket: source.manifest.Bucket, Key: source.manifest.Name,
+      VersionId: source.objectVersion || undefined }));
+    return `s3:${head.ETag ?? ''}:${head.VersionId ?? ''}`;
+  }
+  if (source.kind === 'dataset') {
+    const d = await deps.rekognition.send(new DescribeDatasetCommand({ DatasetArn: source.datasetArn }));
+    const desc = d.DatasetDescription;
+    return `dataset:${desc?.LastUpdatedTimestamp?.getTime() ?? ''}:${desc?.DatasetStats?.TotalEntries ?? ''}`;
+  }
+  return source.kind;
+}
+
+async function ignoreInUse(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    const name = (e as { name?: string }).name;
+    if (name !== 'ResourceInUseException' && name !== 'ResourceNotFoundException') throw e;
+  }
+}
+
+function isNotFound(e: unknown): boolean {
+  return (e as { name?: string }).name === 'ResourceNotFoundException';
+}

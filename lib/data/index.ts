@@ -1,0 +1,3 @@
+export * from './label-source';
+export * from './test-data';
+export * from './training-data';

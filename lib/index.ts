@@ -1,0 +1,3 @@
+export * from './data';
+export * from './model';
+export * from './project';

@@ -1,0 +1,486 @@
+/**
+ * The Amazon States Language definition of the model workflow, one per stack, shared by every model (all settings
+ * come from the execution input, see WorkflowInput in contracts.ts).
+ *
+ * Written as plain JSONPath ASL rather than with the sfn constructs so that what the offline runner executes is
+ * exactly what we test here. Local-interpreter limits respected (toolchain.md): no JSONata, no `Assign`, no
+ * `$$.Task.Token`/`$$.State.Name`, no Pass `Result` of 0/false/""/null, explicit TimeoutSeconds on every Task.
+ * Paths that may be missing are guarded with `IsPresent` in their own Choice, because a missing path is a
+ * States.Runtime error that no Catch can handle.
+ */
+import { DETAIL_TYPE_FAILED, EVENT_SOURCE } from './contracts';
+
+export interface WorkflowFunctionArns {
+  readonly prepare: string;
+  readonly gate: string;
+  readonly notify: string;
+}
+
+type State = Record<string, unknown>;
+
+/** The errors worth retrying on every Rekognition call (reference §1: every operation may raise them). */
+export const REKOGNITION_RETRYABLE = [
+  'Rekognition.ThrottlingException',
+  'Rekognition.InternalServerError',
+  'Rekognition.ProvisionedThroughputExceededException',
+];
+const LAMBDA_RETRYABLE = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
+
+const rekognitionRetry = [{ ErrorEquals: REKOGNITION_RETRYABLE, IntervalSeconds: 2, BackoffRate: 2, MaxAttempts: 6, MaxDelaySeconds: 60 }];
+const lambdaRetry = [{ ErrorEquals: LAMBDA_RETRYABLE, IntervalSeconds: 2, BackoffRate: 2, MaxAttempts: 4 }];
+// SSM, EventBridge and SNS name their errors differently per integration; a short generic retry covers throttling.
+const serviceRetry = [{ ErrorEquals: ['States.TaskFailed'], IntervalSeconds: 2, BackoffRate: 2, MaxAttempts: 3 }];
+
+const SDK_TIMEOUT = 60;
+
+function rekognition(op: string, parameters: State, next: string, extra: State = {}): State {
+  return {
+    Type: 'Task',
+    Resource: `arn:aws:states:::aws-sdk:rekognition:${op}`,
+    Parameters: parameters,
+    TimeoutSeconds: SDK_TIMEOUT,
+    Retry: rekognitionRetry,
+    Next: next,
+    ...extra,
+  };
+}
+
+function lambda(functionArn: string, payload: State, next: string, timeoutSeconds: number, extra: State = {}): State {
+  return {
+    Type: 'Task',
+    Resource: 'arn:aws:states:::lambda:invoke',
+    Parameters: { FunctionName: functionArn, Payload: payload },
+    TimeoutSeconds: timeoutSeconds,
+    Retry: lambdaRetry,
+    Next: next,
+    ...extra,
+  };
+}
+
+const catchTo = (next: string): State[] => [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: next }];
+
+/** A Pass that records a failure in `$.error` (details: a service description, for the reason). */
+function failWith(error: string, cause: State, next: string): State {
+  return { Type: 'Pass', Parameters: { Error: error, ...cause }, ResultPath: '$.error', Next: next };
+}
+
+/** Pass + Choice pair counting a loop and leaving through `onLimit` when it has run `$.limits.<limit>` times. */
+function counter(loop: string, limit: string, next: string, onLimit: string): Record<string, State> {
+  const name = `Count${loop[0].toUpperCase()}${loop.slice(1)}`;
+  return {
+    [name]: { Type: 'Pass', Parameters: { 'n.$': `States.MathAdd($.loops.${loop}.n, 1)` }, ResultPath: `$.loops.${loop}`, Next: `${name}Limit` },
+    [`${name}Limit`]: {
+      Type: 'Choice',
+      Choices: [{ Variable: `$.loops.${loop}.n`, NumericGreaterThanPath: `$.limits.${limit}`, Next: onLimit }],
+      Default: next,
+    },
+  };
+}
+
+const describeVersion = { 'ProjectArn.$': '$.config.projectArn', 'VersionNames.$': 'States.Array($.config.versionName)' };
+
+/** Builds the definition. Function ARNs may be CDK tokens (the caller renders with Stack.toJsonString). */
+export function buildWorkflowDefinition(arns: WorkflowFunctionArns): State {
+  const states: Record<string, State> = {
+    // ---- 1. What is there already? -----------------------------------------------------------------------------
+    CheckProject: lambda(arns.prepare, {
+      action: 'probe',
+      'projectArn.$': '$.config.projectArn',
+      'projectName.$': '$.config.projectName',
+      'versionName.$': '$.config.versionName',
+    }, 'ProjectState', 60, {
+      ResultSelector: { 'busy.$': '$.Payload.busy', 'busyReason.$': '$.Payload.busyReason', 'version.$': '$.Payload.version', 'datasets.$': '$.Payload.datasets' },
+      ResultPath: '$.probe',
+      Catch: catchTo('NotifyFailure'),
+    }),
+    ProjectState: {
+      Type: 'Choice',
+      Choices: [
+        { Variable: '$.probe.version.exists', BooleanEquals: true, Next: 'ExistingVersion' },
+        { Variable: '$.probe.busy', BooleanEquals: true, Next: 'CountIdle' },
+      ],
+      Default: 'PrepareData',
+    },
+    ...counter('idle', 'maxIdlePolls', 'WaitWhileProjectBusy', 'ProjectBusyTooLong'),
+    WaitWhileProjectBusy: { Type: 'Wait', SecondsPath: '$.limits.idlePollSeconds', Next: 'CheckProject' },
+    ProjectBusyTooLong: failWith('ProjectBusy', { 'Cause.$': "States.Format('The project stayed busy for too long: {}', $.probe.busyReason)" },
+      'NotifyFailure'),
+    ExistingVersion: {
+      Type: 'Choice',
+      Choices: [
+        { Variable: '$.probe.version.status', StringEquals: 'TRAINING_FAILED', Next: 'ExistingVersionFailed' },
+        { Variable: '$.probe.version.status', StringEquals: 'TRAINING_IN_PROGRESS', Next: 'AdoptTrainingVersion' },
+      ],
+      Default: 'AdoptVersion',
+    },
+    ExistingVersionFailed: failWith('TrainingFailed', {
+      'Cause.$': "States.Format('Version {} already exists and its training failed (a version name is never reused): {}', "
+        + '$.config.versionName, $.probe.version.statusMessage)',
+    }, 'NotifyFailure'),
+    AdoptTrainingVersion: { Type: 'Pass', Parameters: { 'arn.$': '$.probe.version.arn' }, ResultPath: '$.version', Next: 'WaitForTraining' },
+    AdoptVersion: { Type: 'Pass', Parameters: { 'arn.$': '$.probe.version.arn' }, ResultPath: '$.version', Next: 'GetServingVersion' },
+
+    // ---- 2. Data: manifests into the data bucket, then fresh TRAIN/TEST datasets ------------------------------------
+    PrepareData: lambda(arns.prepare, { action: 'prepare', 'config.$': '$.config' }, 'AnyDatasets', 900, {
+      ResultSelector: { 'training.$': '$.Payload.training', 'testing.$': '$.Payload.testing', 'serviceSplit.$': '$.Payload.serviceSplit' },
+      ResultPath: '$.prepared',
+      Catch: catchTo('NotifyFailure'),
+    }),
+    AnyDatasets: {
+      Type: 'Choice',
+      Choices: [
+        { Not: { Variable: '$.probe.datasets.train', StringEquals: '' }, Next: 'DeleteTrainDataset' },
+        { Not: { Variable: '$.probe.datasets.test', StringEquals: '' }, Next: 'DeleteTestDataset' },
+      ],
+      Default: 'CreateTrainDataset',
+    },
+    DeleteTrainDataset: rekognition('deleteDataset', { 'DatasetArn.$': '$.probe.datasets.train' }, 'HasTestDataset', {
+      ResultPath: null,
+      Catch: [{ ErrorEquals: ['Rekognition.ResourceNotFoundException'], ResultPath: null, Next: 'HasTestDataset' }, ...catchTo('NotifyFailure')],
+    }),
+    HasTestDataset: {
+      Type: 'Choice',
+      Choices: [{ Not: { Variable: '$.probe.datasets.test', StringEquals: '' }, Next: 'DeleteTestDataset' }],
+      Default: 'WaitForDatasetsDeleted',
+    },
+    DeleteTestDataset: rekognition('deleteDataset', { 'DatasetArn.$': '$.probe.datasets.test' }, 'WaitForDatasetsDeleted', {
+      ResultPath: null,
+      Catch: [{ ErrorEquals: ['Rekognition.ResourceNotFoundException'], ResultPath: null, Next: 'WaitForDatasetsDeleted' },
+        ...catchTo('NotifyFailure')],
+    }),
+    WaitForDatasetsDeleted: { Type: 'Wait', SecondsPath: '$.limits.datasetPollSeconds', Next: 'CheckDatasetsDeleted' },
+    CheckDatasetsDeleted: lambda(arns.prepare, {
+      action: 'probe',
+      'projectArn.$': '$.config.projectArn',
+      'projectName.$': '$.config.projectName',
+      'versionName.$': '$.config.versionName',
+    }, 'DatasetsDeleted', 60, {
+      ResultSelector: { 'busy.$': '$.Payload.busy', 'busyReason.$': '$.Payload.busyReason', 'version.$': '$.Payload.version', 'datasets.$': '$.Payload.datasets' },
+      ResultPath: '$.probe',
+      Catch: catchTo('NotifyFailure'),
+    }),
+    DatasetsDeleted: {
+      Type: 'Choice',
+      Choices: [{
+        And: [{ Variable: '$.probe.datasets.train', StringEquals: '' }, { Variable: '$.probe.datasets.test', StringEquals: '' }],
+        Next: 'CreateTrainDataset',
+      }],
+      Default: 'CountDatasetsDeleting',
+    },
+    CountDatasetsDeleting: { Type: 'Pass', Parameters: { 'n.$': 'States.MathAdd($.loops.datasets.n, 1)' }, ResultPath: '$.loops.datasets',
+      Next: 'CountDatasetsDeletingLimit' },
+    CountDatasetsDeletingLimit: {
+      Type: 'Choice',
+      Choices: [{ Variable: '$.loops.datasets.n', NumericGreaterThanPath: '$.limits.maxDatasetPolls', Next: 'DatasetsTooSlow' }],
+      Default: 'WaitForDatasetsDeleted',
+    },
+    CreateTrainDataset: rekognition('createDataset', {
+      'ProjectArn.$': '$.config.projectArn',
+      DatasetType: 'TRAIN',
+      DatasetSource: { GroundTruthManifest: { S3Object: { 'Bucket.$': '$.prepared.training.Bucket', 'Name.$': '$.prepared.training.Name' } } },
+      'Tags.$': '$.config.tags',
+    }, 'TestSource', { ResultSelector: { 'arn.$': '$.DatasetArn' }, ResultPath: '$.trainDataset', Catch: catchTo('NotifyFailure') }),
+    TestSource: {
+      Type: 'Choice',
+      Choices: [{ Variable: '$.prepared.serviceSplit', BooleanEquals: true, Next: 'CreateEmptyTestDataset' }],
+      Default: 'CreateTestDataset',
+    },
+    CreateTestDataset: rekognition('createDataset', {
+      'ProjectArn.$': '$.config.projectArn',
+      DatasetType: 'TEST',
+      DatasetSource: { GroundTruthManifest: { S3Object: { 'Bucket.$': '$.prepared.testing.Bucket', 'Name.$': '$.prepared.testing.Name' } } },
+      'Tags.$': '$.config.tags',
+    }, 'WaitForDatasets', { ResultSelector: { 'arn.$': '$.DatasetArn' }, ResultPath: '$.testDataset', Catch: catchTo('NotifyFailure') }),
+    CreateEmptyTestDataset: rekognition('createDataset', {
+      'ProjectArn.$': '$.config.projectArn',
+      DatasetType: 'TEST',
+      'Tags.$': '$.config.tags',
+    }, 'WaitForDatasets', { ResultSelector: { 'arn.$': '$.DatasetArn' }, ResultPath: '$.testDataset', Catch: catchTo('NotifyFailure') }),
+    WaitForDatasets: { Type: 'Wait', SecondsPath: '$.limits.datasetPollSeconds', Next: 'DescribeTrainDataset' },
+    DescribeTrainDataset: rekognition('describeDataset', { 'DatasetArn.$': '$.trainDataset.arn' }, 'DescribeTestDataset', {
+      ResultSelector: { 'description.$': '$.DatasetDescription' }, ResultPath: '$.trainDataset.state', Catch: catchTo('NotifyFailure'),
+    }),
+    DescribeTestDataset: rekognition('describeDataset', { 'DatasetArn.$': '$.testDataset.arn' }, 'DatasetsState', {
+      ResultSelector: { 'description.$': '$.DatasetDescription' }, ResultPath: '$.testDataset.state', Catch: catchTo('NotifyFailure'),
+    }),
+    DatasetsState: {
+      Type: 'Choice',
+      Choices: [
+        { Or: [{ Variable: '$.trainDataset.state.description.Status', StringEquals: 'CREATE_FAILED' },
+          { Variable: '$.trainDataset.state.description.Status', StringEquals: 'UPDATE_FAILED' }], Next: 'TrainDatasetFailed' },
+        { Or: [{ Variable: '$.testDataset.state.description.Status', StringEquals: 'CREATE_FAILED' },
+          { Variable: '$.testDataset.state.description.Status', StringEquals: 'UPDATE_FAILED' }], Next: 'TestDatasetFailed' },
+        // After DistributeDatasetEntries only UPDATE_COMPLETE counts: CREATE_COMPLETE is the state before it.
+        {
+          And: [{ Variable: '$.distributed', IsPresent: true },
+            { Variable: '$.trainDataset.state.description.Status', StringEquals: 'UPDATE_COMPLETE' },
+            { Variable: '$.testDataset.state.description.Status', StringEquals: 'UPDATE_COMPLETE' }],
+          Next: 'GetServingVersion',
+        },
+        {
+          And: [{ Not: { Variable: '$.distributed', IsPresent: true } },
+            { Variable: '$.trainDataset.state.description.Status', StringEquals: 'CREATE_COMPLETE' },
+            { Variable: '$.testDataset.state.description.Status', StringEquals: 'CREATE_COMPLETE' }],
+          Next: 'NeedsServiceSplit',
+        },
+      ],
+      Default: 'CountDatasets',
+    },
+    ...counter('datasets', 'maxDatasetPolls', 'WaitForDatasets', 'DatasetsTooSlow'),
+    DatasetsTooSlow: failWith('Timeout', { Cause: 'The datasets did not become ready within the workflow\'s bound' }, 'NotifyFailure'),
+    TrainDatasetFailed: failWith('DatasetFailed', { Cause: 'The training dataset failed', 'details.$': '$.trainDataset.state.description' },
+      'NotifyFailure'),
+    TestDatasetFailed: failWith('DatasetFailed', { Cause: 'The test dataset failed', 'details.$': '$.testDataset.state.description' },
+      'NotifyFailure'),
+    NeedsServiceSplit: {
+      Type: 'Choice',
+      Choices: [{ Variable: '$.prepared.serviceSplit', BooleanEquals: true, Next: 'DistributeEntries' }],
+      Default: 'GetServingVersion',
+    },
+    DistributeEntries: rekognition('distributeDatasetEntries', {
+      Datasets: [{ 'Arn.$': '$.trainDataset.arn' }, { 'Arn.$': '$.testDataset.arn' }],
+    }, 'MarkDistributed', { ResultPath: null, Catch: catchTo('NotifyFailure') }),
+    MarkDistributed: { Type: 'Pass', Result: { done: true }, ResultPath: '$.distributed', Next: 'WaitForDatasets' },
+
+    // ---- 3. Train --------------------------------------------------------------------------------------------
+    GetServingVersion: {
+      Type: 'Task',
+      Resource: 'arn:aws:states:::aws-sdk:ssm:getParameter',
+      Parameters: { 'Name.$': '$.config.servingParameterName' },
+      TimeoutSeconds: SDK_TIMEOUT,
+      Retry: serviceRetry,
+      ResultSelector: { 'arn.$': '$.Parameter.Value' },
+      ResultPath: '$.serving',
+      Catch: catchTo('NotifyFailure'),
+      Next: 'NeedsTraining',
+    },
+    NeedsTraining: {
+      Type: 'Choice',
+      Choices: [{ Variable: '$.version.arn', IsPresent: true, Next: 'Evaluate' }],
+      Default: 'WithKmsKey',
+    },
+    WithKmsKey: {
+      Type: 'Choice',
+      Choices: [{ Variable: '$.config.kmsKeyId', StringEquals: '', Next: 'CreateVersion' }],
+      Default: 'CreateVersionWithKey',
+    },
+    CreateVersion: rekognition('createProjectVersion', {
+      'ProjectArn.$': '$.config.projectArn',
+      'VersionName.$': '$.config.versionName',
+      OutputConfig: { 'S3Bucket.$': '$.config.outputBucket', 'S3KeyPrefix.$': '$.config.outputPrefix' },
+      'Tags.$': '$.config.tags',
+    }, 'WaitForTraining', { ResultSelector: { 'arn.$': '$.ProjectVersionArn' }, ResultPath: '$.version', Catch: catchTo('NotifyFailure') }),
+    CreateVersionWithKey: rekognition('createProjectVersion', {
+      'ProjectArn.$': '$.config.projectArn',
+      'VersionName.$': '$.config.versionName',
+      OutputConfig: { 'S3Bucket.$': '$.config.outputBucket', 'S3KeyPrefix.$': '$.config.outputPrefix' },
+      'KmsKeyId.$': '$.config.kmsKeyId',
+      'Tags.$': '$.config.tags',
+    }, 'WaitForTraining', { ResultSelector: { 'arn.$': '$.ProjectVersionArn' }, ResultPath: '$.version', Catch: catchTo('NotifyFailure') }),
+    WaitForTraining: { Type: 'Wait', SecondsPath: '$.limits.trainingPollSeconds', Next: 'DescribeTraining' },
+    DescribeTraining: rekognition('describeProjectVersions', describeVersion, 'TrainingVisible', {
+      ResultSelector: { 'descriptions.$': '$.ProjectVersionDescriptions' }, ResultPath: '$.training', Catch: catchTo('NotifyFailure'),
+    }),
+    TrainingVisible: {
+      Type: 'Choice',
+      Choices: [{ Variable: '$.training.descriptions[0].Status', IsPresent: true, Next: 'TrainingState' }],
+      Default: 'CountTraining',
+    },
+    TrainingState: {
+      Type: 'Choice',
+      Choices: [
+        { Variable: '$.training.descriptions[0].Status', StringEquals: 'TRAINING_COMPLETED', Next: 'GetServingVersion' },
+        { Variable: '$.training.descriptions[0].Status', StringEquals: 'TRAINING_FAILED', Next: 'TrainingFailed' },
+      ],
+      Default: 'CountTraining',
+    },
+    ...counter('training', 'maxTrainingPolls', 'WaitForTraining', 'TrainingTooLong'),
+    // Custom Labels has no API to stop a training: the version finishes on its own and is left (stopped) for teardown.
+    TrainingTooLong: failWith('Timeout', {
+      'Cause.$': "States.Format('Training of {} did not finish within trainingTimeout ({} seconds)', $.config.versionName, "
+        + '$.config.trainingTimeoutSeconds)',
+    }, 'NotifyFailure'),
+    TrainingFailed: failWith('TrainingFailed', { Cause: 'Training failed', 'details.$': '$.training.descriptions[0]' }, 'NotifyFailure'),
+
+    // ---- 4. Gate ---------------------------------------------------------------------------------------------
+    Evaluate: lambda(arns.gate, {
+      'projectArn.$': '$.config.projectArn',
+      'versionName.$': '$.config.versionName',
+      'gate.$': '$.config.gate',
+      'servingVersionArn.$': '$.serving.arn',
+    }, 'GatePassed', 120, {
+      ResultSelector: {
+        'passed.$': '$.Payload.passed', 'reason.$': '$.Payload.reason', 'versionArn.$': '$.Payload.versionArn', 'status.$': '$.Payload.status',
+        'f1.$': '$.Payload.f1', 'servingF1.$': '$.Payload.servingF1', 'labels.$': '$.Payload.labels',
+      },
+      ResultPath: '$.gate',
+      Catch: catchTo('NotifyFailure'),
+    }),
+    GatePassed: {
+      Type: 'Choice',
+      Choices: [{ Variable: '$.gate.passed', BooleanEquals: true, Next: 'RecordVersionArn' }],
+      Default: 'GateFailed',
+    },
+    GateFailed: failWith('GateFailed', { 'Cause.$': '$.gate.reason' }, 'CleanUpNewVersion'),
+    RecordVersionArn: { Type: 'Pass', Parameters: { 'arn.$': '$.gate.versionArn' }, ResultPath: '$.version', Next: 'Deploy' },
+
+    // ---- 5. Deploy, promote, retire the previous version -------------------------------------------------------
+    Deploy: {
+      Type: 'Choice',
+      Choices: [{ Variable: '$.config.deployment.enabled', BooleanEquals: true, Next: 'AlreadyRunning' }],
+      Default: 'Promote',
+    },
+    AlreadyRunning: {
+      Type: 'Choice',
+      Choices: [
+        { Variable: '$.gate.status', StringEquals: 'RUNNING', Next: 'Promote' },
+        { Variable: '$.gate.status', StringEquals: 'STARTING', Next: 'WaitForRunning' },
+      ],
+      Default: 'StartVersion',
+    },
+    StartVersion: rekognition('startProjectVersion', {
+      'ProjectVersionArn.$': '$.version.arn',
+      'MinInferenceUnits.$': '$.config.deployment.minInferenceUnits',
+      'MaxInferenceUnits.$': '$.config.deployment.maxInferenceUnits',
+    }, 'WaitForRunning', { ResultPath: null, Catch: catchTo('CleanUpNewVersion') }),
+    WaitForRunning: { Type: 'Wait', SecondsPath: '$.limits.startPollSeconds', Next: 'DescribeStarting' },
+    DescribeStarting: rekognition('describeProjectVersions', describeVersion, 'StartingVisible', {
+      ResultSelector: { 'descriptions.$': '$.ProjectVersionDescriptions' }, ResultPath: '$.starting', Catch: catchTo('CleanUpNewVersion'),
+    }),
+    StartingVisible: {
+      Type: 'Choice',
+      Choices: [{ Variable: '$.starting.descriptions[0].Status', IsPresent: true, Next: 'StartingState' }],
+      Default: 'CountStarting',
+    },
+    StartingState: {
+      Type: 'Choice',
+      Choices: [
+        { Variable: '$.starting.descriptions[0].Status', StringEquals: 'RUNNING', Next: 'Promote' },
+        { Variable: '$.starting.descriptions[0].Status', StringEquals: 'FAILED', Next: 'StartFailed' },
+      ],
+      Default: 'CountStarting',
+    },
+    ...counter('starting', 'maxStartPolls', 'WaitForRunning', 'StartTooLong'),
+    StartTooLong: failWith('Timeout', { Cause: 'The model version did not reach RUNNING within the workflow\'s bound' }, 'CleanUpNewVersion'),
+    StartFailed: failWith('StartFailed', { Cause: 'Starting the model version failed', 'details.$': '$.starting.descriptions[0]' },
+      'CleanUpNewVersion'),
+    Promote: {
+      Type: 'Task',
+      Resource: 'arn:aws:states:::aws-sdk:ssm:putParameter',
+      Parameters: { 'Name.$': '$.config.servingParameterName', 'Value.$': '$.version.arn', Overwrite: true },
+      TimeoutSeconds: SDK_TIMEOUT,
+      Retry: serviceRetry,
+      ResultPath: null,
+      Catch: catchTo('CleanUpNewVersion'),
+      Next: 'HasPreviousVersion',
+    },
+    HasPreviousVersion: {
+      Type: 'Choice',
+      Choices: [{
+        And: [
+          { Variable: '$.config.deployment.enabled', BooleanEquals: true },
+          { Not: { Variable: '$.serving.arn', StringEquals: 'none' } },
+          { Not: { Variable: '$.serving.arn', StringEqualsPath: '$.version.arn' } },
+        ],
+        Next: 'StopPreviousVersion',
+      }],
+      Default: 'NotifySuccess',
+    },
+    // The previous version may already be stopped (ResourceInUse): that is the goal, so any error is noted, not fatal.
+    StopPreviousVersion: rekognition('stopProjectVersion', { 'ProjectVersionArn.$': '$.serving.arn' }, 'NotifySuccess', {
+      ResultPath: null,
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.stopPreviousError', Next: 'NotifySuccess' }],
+    }),
+
+    // ---- 6. Outcome ------------------------------------------------------------------------------------------
+    NotifySuccess: lambda(arns.notify, { action: 'success', 'state.$': '$' }, 'PublishSuccessEvent', 60, {
+      ResultSelector: { 'detailType.$': '$.Payload.detailType', 'detail.$': '$.Payload.detail', 'message.$': '$.Payload.message',
+        'reason.$': '$.Payload.reason' },
+      ResultPath: '$.outcome',
+      Catch: catchTo('NotifyFailure'),
+    }),
+    PublishSuccessEvent: {
+      Type: 'Task',
+      Resource: 'arn:aws:states:::events:putEvents',
+      Parameters: { Entries: [{ Source: EVENT_SOURCE, 'DetailType.$': '$.outcome.detailType', 'Detail.$': '$.outcome.detail' }] },
+      TimeoutSeconds: SDK_TIMEOUT,
+      Retry: serviceRetry,
+      ResultPath: null,
+      // The stack has been told already; a lost event must not turn a deployed model into a failure.
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.publishError', Next: 'HasTopicOnSuccess' }],
+      Next: 'HasTopicOnSuccess',
+    },
+    HasTopicOnSuccess: {
+      Type: 'Choice',
+      Choices: [{ Not: { Variable: '$.config.notificationTopicArn', StringEquals: '' }, Next: 'PublishSuccessMessage' }],
+      Default: 'Succeeded',
+    },
+    PublishSuccessMessage: {
+      Type: 'Task',
+      Resource: 'arn:aws:states:::sns:publish',
+      Parameters: { 'TopicArn.$': '$.config.notificationTopicArn', 'Message.$': '$.outcome.message', 'Subject.$': '$.outcome.detailType' },
+      TimeoutSeconds: SDK_TIMEOUT,
+      Retry: serviceRetry,
+      ResultPath: null,
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.publishError', Next: 'Succeeded' }],
+      Next: 'Succeeded',
+    },
+    Succeeded: { Type: 'Succeed' },
+
+    // A failure once the new version exists: stop it unless it is the one serving (the serving version stays untouched).
+    CleanUpNewVersion: {
+      Type: 'Choice',
+      Choices: [
+        { Not: { Variable: '$.version.arn', IsPresent: true }, Next: 'NotifyFailure' },
+        { Not: { Variable: '$.serving.arn', IsPresent: true }, Next: 'StopNewVersion' },
+        { Variable: '$.serving.arn', StringEqualsPath: '$.version.arn', Next: 'NotifyFailure' },
+      ],
+      Default: 'StopNewVersion',
+    },
+    // A version that never started answers ResourceInUse: nothing to stop, so errors here only go on to the report.
+    StopNewVersion: rekognition('stopProjectVersion', { 'ProjectVersionArn.$': '$.version.arn' }, 'NotifyFailure', {
+      ResultPath: null,
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.stopNewError', Next: 'NotifyFailure' }],
+    }),
+    NotifyFailure: lambda(arns.notify, { action: 'failure', 'state.$': '$' }, 'PublishFailureEvent', 60, {
+      ResultSelector: { 'detailType.$': '$.Payload.detailType', 'detail.$': '$.Payload.detail', 'message.$': '$.Payload.message',
+        'reason.$': '$.Payload.reason' },
+      ResultPath: '$.outcome',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.notifyError', Next: 'NotifyFailed' }],
+    }),
+    NotifyFailed: { Type: 'Fail', Error: 'NotifyFailed', Cause: 'The workflow failed and its notify step failed too; see the execution history' },
+    PublishFailureEvent: {
+      Type: 'Task',
+      Resource: 'arn:aws:states:::events:putEvents',
+      Parameters: { Entries: [{ Source: EVENT_SOURCE, DetailType: DETAIL_TYPE_FAILED, 'Detail.$': '$.outcome.detail' }] },
+      TimeoutSeconds: SDK_TIMEOUT,
+      Retry: serviceRetry,
+      ResultPath: null,
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.publishError', Next: 'HasTopicOnFailure' }],
+      Next: 'HasTopicOnFailure',
+    },
+    HasTopicOnFailure: {
+      Type: 'Choice',
+      Choices: [{ Not: { Variable: '$.config.notificationTopicArn', StringEquals: '' }, Next: 'PublishFailureMessage' }],
+      Default: 'Failed',
+    },
+    PublishFailureMessage: {
+      Type: 'Task',
+      Resource: 'arn:aws:states:::sns:publish',
+      Parameters: { 'TopicArn.$': '$.config.notificationTopicArn', 'Message.$': '$.outcome.message', Subject: DETAIL_TYPE_FAILED },
+      TimeoutSeconds: SDK_TIMEOUT,
+      Retry: serviceRetry,
+      ResultPath: null,
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.publishError', Next: 'Failed' }],
+      Next: 'Failed',
+    },
+    Failed: { Type: 'Fail', Error: 'CustomLabelsModelFailed', CausePath: '$.outcome.reason' },
+  };
+  return {
+    Comment: 'Trains, gates, deploys and promotes Rekognition Custom Labels model versions (cdk-rekognition-custom-labels)',
+    StartAt: 'CheckProject',
+    // Bound of the whole run: 72 h of training plus time for datasets, a busy project and starting.
+    TimeoutSeconds: 80 * 3600,
+    States: states,
+  };
+}

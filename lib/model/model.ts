@@ -1,0 +1,459 @@
+import { ArnFormat, CustomResource, Duration, Fn, IResource, RemovalPolicy, Resource, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cfn from 'aws-cdk-lib/aws-cloudformation';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+
+import { DataConfig, TestData, TestDataConfig, TrainingData } from '../data';
+import { DataShape, prepareLocalData, sha256, stageFile } from '../data/local';
+import { CustomLabelsProject, ICustomLabelsProject } from '../project/project';
+import { acknowledgeWildcardResources } from '../shared/nag';
+import { describeValue, PropValidator } from '../shared/validation';
+import {
+  DataSource, fingerprint, METRIC_NAMESPACE, METRIC_TRAINING_FAILED, MODEL_VERSION_RESOURCE_TYPE, ModelVersionConfig, ModelVersionProperties,
+  NO_SERVING_VERSION, TestSource, versionNameFor,
+} from './contracts';
+import { DATASET_COPY_ACTIONS, DETECT_ACTIONS, GATE_ACTIONS, MODEL_VERSION_ACTIONS, PROBE_ACTIONS, SERVICE_BUCKET_ACTIONS, SERVICE_WRITE_ACTIONS,
+  START_STOP_ACTIONS, WORKFLOW_DATASET_ACTIONS, WORKFLOW_VERSION_ACTIONS } from './perms';
+import { ModelWorkflow, OUTPUT_PREFIX } from './workflow';
+
+/** What kind of model the data must make (the service infers it from the data; declaring it makes synth check it). */
+export class ModelType {
+  /** One image-level label per image. */
+  static readonly CLASSIFICATION = new ModelType('CLASSIFICATION');
+  /** Several image-level labels per image allowed. */
+  static readonly MULTI_LABEL_CLASSIFICATION = new ModelType('MULTI_LABEL_CLASSIFICATION');
+  /** Bounding boxes (also brand and logo localization). */
+  static readonly OBJECT_LOCALIZATION = new ModelType('OBJECT_LOCALIZATION');
+
+  private constructor(readonly name: string) {}
+}
+
+/** When a trained version is good enough to serve. Figures are 0..1. */
+export interface EvaluationGate {
+  /** Minimum overall F1 score. @default - no minimum */
+  readonly minF1?: number;
+  /** Minimum F1 score of every label. @default - no minimum */
+  readonly minLabelF1?: number;
+  /** The new version's overall F1 must be at least the serving version's. @default false */
+  readonly mustNotRegress?: boolean;
+}
+
+/** How a version that passed the gate is started. Billing: about $4 per inference unit and hour while running. */
+export interface ModelDeployment {
+  /** Inference units to start with (>= 1). @see https://docs.aws.amazon.com/rekognition/latest/APIReference/API_StartProjectVersion.html */
+  readonly minInferenceUnits: number;
+  /** Upper bound for the service's auto scaling (>= minInferenceUnits). @default - minInferenceUnits (no scaling) */
+  readonly maxInferenceUnits?: number;
+}
+
+/** Props of {@link CustomLabelsModel}. */
+export interface CustomLabelsModelProps {
+  /** The project the model's versions belong to. */
+  readonly project: ICustomLabelsProject;
+  /** The images and labels to train on. */
+  readonly trainingData: TrainingData;
+  /** The images to evaluate on. @default TestData.split({ ratio: 0.2, seed: 7 }) */
+  readonly testData?: TestData;
+  /** The kind of model the data must make; synth fails when the data does not match. @default - whatever the data makes */
+  readonly modelType?: ModelType;
+  /** Checks a trained version must pass before it is started and promoted. @default - every trained version passes */
+  readonly evaluationGate?: EvaluationGate;
+  /** Start a version that passed the gate. @default - versions are trained and promoted, not started */
+  readonly deployment?: ModelDeployment;
+  /**
+   * Version names are `<versionPrefix>-<16 hex digits of the data and settings hash>`; 1..200 characters of `a-zA-Z0-9_.-`,
+   * unique among the models of a project.
+   * @default - the construct id, lower-cased
+   */
+  readonly versionPrefix?: string;
+  /** Make the stack wait (a CloudFormation wait condition) until the version is trained, gated and deployed. @default true */
+  readonly waitForTraining?: boolean;
+  /**
+   * How long training may take (the workflow polls every minute). At most 12 hours while the stack waits
+   * (a wait condition's limit), 72 hours otherwise.
+   * @default Duration.hours(12)
+   */
+  readonly trainingTimeout?: Duration;
+  /** Where Rekognition writes training output and evaluation results (under `output/`). @default - the stack's data bucket */
+  readonly outputBucket?: s3.IBucket;
+  /** Encrypts the data bucket and the trained model. @default - S3-managed encryption, AWS-owned key for the model */
+  readonly encryptionKey?: kms.IKey;
+  /** Also publish each outcome to this topic (EventBridge always gets it). @default - no topic */
+  readonly notificationTopic?: sns.ITopic;
+  /** Tags for the datasets and versions the workflow creates. @default - no tags */
+  readonly tags?: Record<string, string>;
+  /**
+   * What happens to this model's versions when the model is removed from the stack: they are always stopped; with
+   * DESTROY they are deleted too.
+   * @default - the project's removal policy when it is a CustomLabelsProject, else RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** A model whose versions can be called for inference. */
+export interface ICustomLabelsModel extends IResource {
+  /**
+   * The version name (known at synth for local data, else resolved at deploy time).
+   * @attribute
+   */
+  readonly versionName: string;
+  /** Lets `grantee` call DetectCustomLabels on the model's versions. */
+  grantDetectCustomLabels(grantee: iam.IGrantable): iam.Grant;
+}
+
+const VERSION_PREFIX = /^[a-zA-Z0-9_.-]{1,200}$/;
+const VERSION_ARN = /^arn:[a-z\d-]+:rekognition:[a-z\d-]+:\d{12}:project\/[a-zA-Z0-9_.-]{1,255}\/version\/[a-zA-Z0-9_.-]{1,255}\/[0-9]+$/;
+const MAX_BLOCKING_TIMEOUT = Duration.hours(12);
+const MAX_TIMEOUT = Duration.hours(72);
+
+class ImportedModelVersion extends Resource implements ICustomLabelsModel {
+  constructor(scope: Construct, id: string, private readonly versionArn: string, readonly versionName: string) {
+    super(scope, id, { environmentFromArn: Token.isUnresolved(versionArn) ? undefined : versionArn });
+  }
+
+  grantDetectCustomLabels(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: DETECT_ACTIONS, resourceArns: [this.versionArn] });
+  }
+}
+
+/**
+ * A Rekognition Custom Labels model trained from declared data by `cdk deploy`: the stack's workflow prepares the
+ * datasets, trains a version named after a hash of the data and settings (unchanged data: no new training), gates it
+ * on its evaluation, starts it when asked, promotes it in an SSM parameter and stops the version it replaces.
+ *
+ * @example
+ * const model = new CustomLabelsModel(this, 'Model', {
+ *   project,
+ *   trainingData: TrainingData.fromLocalFolder('./images', { labels: LabelSource.FOLDER_NAMES }),
+ *   testData: TestData.split({ ratio: 0.2, seed: 7 }),
+ *   evaluationGate: { minF1: 0.85, minLabelF1: 0.7, mustNotRegress: true },
+ *   deployment: { minInferenceUnits: 1, maxInferenceUnits: 2 },
+ * });
+ * model.grantDetectCustomLabels(myFunction);
+ */
+export class CustomLabelsModel extends Resource implements ICustomLabelsModel {
+  /** Imports a model version by ARN (`…:project/<name>/version/<version>/<ms>`) for inference grants. */
+  static fromVersionArn(scope: Construct, id: string, versionArn: string): ICustomLabelsModel {
+    new PropValidator().matches('versionArn', versionArn, VERSION_ARN).throwIfAny(`${scope.node.path}/${id}`);
+    const versionName = Token.isUnresolved(versionArn) ? Fn.select(3, Fn.split('/', versionArn)) : versionArn.split('/')[3];
+    return new ImportedModelVersion(scope, id, versionArn, versionName);
+  }
+
+  readonly versionName: string;
+  readonly versionPrefix: string;
+  /** Holds the ARN of the version serving now (`none` until one is promoted); the workflow updates it. */
+  readonly servingVersionParameter: ssm.IStringParameter;
+  /** The stack's model workflow (shared by every model of the stack). */
+  readonly stateMachine: sfn.IStateMachine;
+  /** The project the versions belong to. */
+  readonly project: ICustomLabelsProject;
+  /** The custom resource that starts the workflow. */
+  readonly versionResource: CustomResource;
+  /** The wait condition the stack blocks on, when `waitForTraining`. */
+  readonly waitCondition?: cfn.CfnWaitCondition;
+
+  constructor(scope: Construct, id: string, props: CustomLabelsModelProps) {
+    super(scope, id);
+    const path = this.node.path;
+    const v = new PropValidator();
+    const blocking = props.waitForTraining ?? true;
+    const versionPrefix = props.versionPrefix ?? (id.toLowerCase().replace(/[^a-z0-9_.-]/g, '-').slice(0, 200) || 'model');
+    v.matches('versionPrefix', versionPrefix, VERSION_PREFIX);
+    const gate = props.evaluationGate ?? {};
+    v.range('evaluationGate.minF1', gate.minF1, 0, 1).range('evaluationGate.minLabelF1', gate.minLabelF1, 0, 1);
+    if (props.deployment) {
+      v.integer('deployment.minInferenceUnits', props.deployment.minInferenceUnits, 1);
+      v.integer('deployment.maxInferenceUnits', props.deployment.maxInferenceUnits, Math.max(1, props.deployment.minInferenceUnits || 1));
+    }
+    const timeout = props.trainingTimeout ?? MAX_BLOCKING_TIMEOUT;
+    if (!timeout.isUnresolved()) {
+      const max = blocking ? MAX_BLOCKING_TIMEOUT : MAX_TIMEOUT;
+      v.check(timeout.toSeconds() >= 60 && timeout.toSeconds() <= max.toSeconds(),
+        `trainingTimeout must be between 1 minute and ${max.toHours()} hours${blocking ? ' while waitForTraining is true (a wait condition waits at most 12 h)' : ''}, `
+        + `got: ${timeout.toHumanString()}`);
+    }
+    v.tags('tags', props.tags);
+    v.check(props.removalPolicy === undefined || props.removalPolicy === RemovalPolicy.RETAIN || props.removalPolicy === RemovalPolicy.DESTROY,
+      `removalPolicy must be RemovalPolicy.RETAIN or DESTROY, got: ${describeValue(props.removalPolicy)}`);
+
+    // ---- data: bind (generates local manifests), split and validate: all before creating anything ----------------
+    let training: DataConfig | undefined;
+    let testing: TestDataConfig | undefined;
+    try {
+      training = props.trainingData.bind(this, { role: 'training' });
+    } catch (e) {
+      v.check(false, `trainingData: ${(e as Error).message}`);
+    }
+    try {
+      testing = (props.testData ?? TestData.split()).bind(this, { role: 'testing' });
+    } catch (e) {
+      v.check(false, `testData: ${(e as Error).message}`);
+    }
+    if (testing?.split) {
+      v.check(testing.split.ratio > 0 && testing.split.ratio < 1, `testData.split ratio must be between 0 and 1 (exclusive), got: ${testing.split.ratio}`);
+      v.integer('testData.split seed', testing.split.seed);
+    }
+    let local: ReturnType<typeof prepareLocalData> | undefined;
+    const trainingLocal = training?.localManifest !== undefined;
+    const testingLocal = testing?.data?.localManifest !== undefined;
+    if (v.problems.length === 0 && (trainingLocal || testingLocal)) {
+      try {
+        local = prepareLocalData(
+          trainingLocal ? { manifest: training!.localManifest!, imagesDir: training!.imagesDir } : undefined,
+          testingLocal ? { manifest: testing!.data!.localManifest!, imagesDir: testing!.data!.imagesDir } : undefined,
+          trainingLocal ? testing?.split : undefined);
+        for (const e of local.errors) v.check(false, e);
+        if (props.modelType && local.shape) {
+          const problem = modelTypeProblem(props.modelType, local.shape);
+          if (problem) v.check(false, problem);
+        }
+      } catch (e) {
+        v.check(false, `trainingData: ${(e as Error).message}`);
+      }
+    }
+    const projectKey = props.project.node.path;
+    v.check(ModelWorkflow.find(this)?.prefixOwner(projectKey, versionPrefix) === undefined,
+      `versionPrefix must be unique among the models of a project, got: ${describeValue(versionPrefix)} (already used in this stack)`);
+    v.throwIfAny(path);
+
+    // ---- resources ---------------------------------------------------------------------------------------------
+    const stack = Stack.of(this);
+    const workflow = ModelWorkflow.of(this);
+    workflow.claimPrefix(projectKey, versionPrefix, path);
+    this.project = props.project;
+    this.versionPrefix = versionPrefix;
+    this.stateMachine = workflow.stateMachine;
+    const dataBucket = workflow.dataBucketFor(props.encryptionKey);
+    const outputBucket = props.outputBucket ?? dataBucket;
+    if (props.outputBucket) this.allowServiceOutput(props.outputBucket, workflow);
+
+    const imageAssets = new Map<string, s3assets.Asset>();
+    const imagesAsset = (dir: string): s3assets.Asset => {
+      let asset = imageAssets.get(dir);
+      if (!asset) {
+        asset = new s3assets.Asset(this, imageAssets.size === 0 ? 'Images' : 'TestImages', { path: dir });
+        workflow.grantAssetRead(asset.bucket);
+        imageAssets.set(dir, asset);
+      }
+      return asset;
+    };
+    const assetSource = (name: string, content: string, imagesDir?: string): DataSource => {
+      const manifest = new s3assets.Asset(this, name === 'training.manifest' ? 'TrainingManifest' : 'TestingManifest', { path: stageFile(name, content) });
+      workflow.grantAssetRead(manifest.bucket);
+      const images = imagesDir ? imagesAsset(imagesDir) : undefined;
+      return {
+        kind: 'asset',
+        manifest: { Bucket: manifest.s3BucketName, Name: manifest.s3ObjectKey },
+        images: images && { Bucket: images.s3BucketName, Name: images.s3ObjectKey },
+        imagesHash: images?.assetHash,
+      };
+    };
+    const remoteSource = (data: DataConfig): DataSource => {
+      if (data.s3Manifest) {
+        data.s3Manifest.bucket.grantRead(workflow.prepare.role, data.s3Manifest.key);
+        data.s3Manifest.bucket.grantRead(workflow.versionHandlerRole, data.s3Manifest.key);
+        return { kind: 's3', manifest: { Bucket: data.s3Manifest.bucket.bucketName, Name: data.s3Manifest.key },
+          objectVersion: data.s3Manifest.objectVersion };
+      }
+      workflow.prepare.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: DATASET_COPY_ACTIONS, resources: [data.datasetArn!] }));
+      workflow.versionPolicy.addStatements(new iam.PolicyStatement({ actions: ['rekognition:DescribeDataset'], resources: [data.datasetArn!] }));
+      return { kind: 'dataset', datasetArn: data.datasetArn! };
+    };
+    const trainingSource: DataSource = trainingLocal
+      ? assetSource('training.manifest', local!.training!, training!.imagesDir)
+      : remoteSource(training!);
+    let testSource: TestSource;
+    if (testing!.serviceSplit) testSource = { kind: 'service' };
+    else if (testing!.split && trainingLocal) testSource = assetSource('testing.manifest', local!.testing!, training!.imagesDir);
+    else if (testing!.split) testSource = { kind: 'split', ratio: testing!.split.ratio, seed: testing!.split.seed };
+    else if (testingLocal) testSource = assetSource('testing.manifest', local!.testing!, testing!.data!.imagesDir);
+    else testSource = remoteSource(testing!.data!);
+
+    // What synth knows: local manifests and image hashes are the data itself; for S3 and dataset sources the handler
+    // adds the object's ETag or the dataset's update time when it runs.
+    const complete = trainingLocal && (testingLocal || testing!.serviceSplit === true || testing!.split !== undefined);
+    const synthFingerprint = fingerprint(
+      'v1', versionPrefix, props.modelType?.name ?? '',
+      local?.training ? sha256(local.training) : describeSource(stack, trainingSource),
+      local?.testing ? sha256(local.testing) : describeSource(stack, testSource),
+      ...[...imageAssets.values()].map((a) => a.assetHash),
+    );
+
+    this.servingVersionParameter = new ssm.StringParameter(this, 'ServingVersion', {
+      stringValue: NO_SERVING_VERSION,
+      description: `ARN of the serving version of Custom Labels model ${path} (updated by its workflow)`.slice(0, 1024),
+    });
+
+    let handle: cfn.CfnWaitConditionHandle | undefined;
+    if (blocking) handle = new cfn.CfnWaitConditionHandle(this, `WaitHandle${synthFingerprint.slice(0, 8)}`);
+
+    const removal = props.removalPolicy
+      ?? (props.project instanceof CustomLabelsProject ? props.project.removalPolicy : RemovalPolicy.RETAIN);
+    const config: ModelVersionConfig = {
+      modelPath: path,
+      projectArn: props.project.projectArn,
+      projectName: props.project.projectName,
+      versionPrefix,
+      synthFingerprint,
+      fingerprintComplete: complete,
+      modelType: (props.modelType?.name ?? '') as ModelVersionConfig['modelType'],
+      training: trainingSource,
+      testing: testSource,
+      dataBucket: dataBucket.bucketName,
+      outputBucket: outputBucket.bucketName,
+      kmsKeyId: props.encryptionKey?.keyArn ?? '',
+      tags: props.tags ?? {},
+      gate: { minF1: gate.minF1 ?? 0, minLabelF1: gate.minLabelF1 ?? 0, mustNotRegress: gate.mustNotRegress ?? false },
+      deployment: {
+        enabled: props.deployment !== undefined,
+        minInferenceUnits: props.deployment?.minInferenceUnits ?? 1,
+        maxInferenceUnits: props.deployment?.maxInferenceUnits ?? props.deployment?.minInferenceUnits ?? 1,
+      },
+      trainingTimeoutSeconds: timeout.toSeconds(),
+      servingParameterName: this.servingVersionParameter.parameterName,
+      waitHandleUrl: handle ? handle.ref : '',
+      notificationTopicArn: props.notificationTopic?.topicArn ?? '',
+      removal: removal === RemovalPolicy.DESTROY ? 'DESTROY' : 'RETAIN',
+    };
+
+    this.grantWorkflow(workflow, props, stack);
+
+    const properties: ModelVersionProperties = { Config: stack.toJsonString(config), StateMachineArn: workflow.stateMachine.stateMachineArn };
+    this.versionResource = new CustomResource(this, 'Version', {
+      serviceToken: workflow.serviceToken,
+      resourceType: MODEL_VERSION_RESOURCE_TYPE,
+      properties: { ...properties },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.versionResource.node.addDependency(workflow.versionPolicy);
+    // The state machine's permissions (in its default policy) must exist before the workflow runs.
+    const smPolicy = workflow.stateMachine.role.node.tryFindChild('DefaultPolicy');
+    if (smPolicy) this.versionResource.node.addDependency(smPolicy);
+    for (const fn of [workflow.prepare, workflow.gate, workflow.notify]) {
+      const policy = fn.role.node.tryFindChild('DefaultPolicy');
+      if (policy) this.versionResource.node.addDependency(policy);
+    }
+
+    if (handle) {
+      this.waitCondition = new cfn.CfnWaitCondition(this, `WaitForVersion${synthFingerprint.slice(0, 8)}`, {
+        handle: handle.ref,
+        timeout: String(timeout.toSeconds()),
+        count: 1,
+      });
+      this.waitCondition.node.addDependency(this.versionResource);
+    }
+    workflow.chain(projectKey, this.versionResource, this.waitCondition ?? this.versionResource);
+
+    this.versionName = complete ? versionNameFor(versionPrefix, synthFingerprint) : this.versionResource.getAttString('VersionName');
+  }
+
+  /** Lets `grantee` call DetectCustomLabels on this model's versions and read which one serves. */
+  grantDetectCustomLabels(grantee: iam.IGrantable): iam.Grant {
+    this.acknowledgeVersionsWildcard(grantee);
+    return iam.Grant.addToPrincipal({ grantee, actions: DETECT_ACTIONS, resourceArns: [this.versionsArn()] })
+      .combine(this.servingVersionParameter.grantRead(grantee));
+  }
+
+  /** Lets `grantee` start and stop this model's versions, read their status and which one serves. */
+  grantStartStop(grantee: iam.IGrantable): iam.Grant {
+    this.acknowledgeVersionsWildcard(grantee);
+    return iam.Grant.addToPrincipal({ grantee, actions: START_STOP_ACTIONS, resourceArns: [this.versionsArn()] })
+      .combine(iam.Grant.addToPrincipal({ grantee, actions: ['rekognition:DescribeProjectVersions'], resourceArns: [this.project.projectArn] }))
+      .combine(this.servingVersionParameter.grantRead(grantee));
+  }
+
+  /** Workflow runs of this model that failed (training, gate, start), in embedded metric format from the notify handler. */
+  metricTrainingFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: METRIC_NAMESPACE,
+      metricName: METRIC_TRAINING_FAILED,
+      dimensionsMap: { ProjectName: this.project.projectName, VersionPrefix: this.versionPrefix },
+      statistic: 'Sum',
+      period: Duration.hours(1),
+      ...props,
+    });
+  }
+
+  /** The grantee's policy names the model's versions with a wildcard: say why, where the grantee is a construct. */
+  private acknowledgeVersionsWildcard(grantee: iam.IGrantable): void {
+    if (Construct.isConstruct(grantee)) {
+      acknowledgeWildcardResources(grantee, [this.versionsArn()], 'Version ARNs end in a creation time set by the service when training '
+        + 'creates them; the wildcard covers only the versions of this model (its version-name prefix)');
+    }
+  }
+
+  /** `…:project/<name>/version/<prefix>-*` + `/*`: the versions of this model (their ARNs end in a creation time). */
+  private versionsArn(): string {
+    return Stack.of(this).formatArn({
+      service: 'rekognition',
+      resource: 'project',
+      resourceName: `${this.project.projectName}/version/${this.versionPrefix}-*/*`,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
+  }
+
+  private allowServiceOutput(bucket: s3.IBucket, workflow: ModelWorkflow): void {
+    const rekognition = new iam.ServicePrincipal('rekognition.amazonaws.com');
+    const sourceAccount = { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } };
+    bucket.addToResourcePolicy(new iam.PolicyStatement({ principals: [rekognition], actions: SERVICE_BUCKET_ACTIONS,
+      resources: [bucket.bucketArn], conditions: sourceAccount }));
+    bucket.addToResourcePolicy(new iam.PolicyStatement({ principals: [rekognition], actions: SERVICE_WRITE_ACTIONS,
+      resources: [bucket.arnForObjects(`${OUTPUT_PREFIX}*`)], conditions: sourceAccount }));
+    bucket.grantRead(workflow.gate.role, `${OUTPUT_PREFIX}*`);
+    acknowledgeWildcardResources(workflow.gate.role, [bucket.arnForObjects(`${OUTPUT_PREFIX}*`)],
+      'Rekognition names its output files per version under output/; the wildcard covers only that prefix');
+  }
+
+  /** Everything the shared workflow needs for this model, scoped to its project, parameter, topic and key. */
+  private grantWorkflow(workflow: ModelWorkflow, props: CustomLabelsModelProps, stack: Stack): void {
+    const project = props.project;
+    const children = (kind: string) => stack.formatArn({ service: 'rekognition', resource: 'project',
+      resourceName: `${project.projectName}/${kind}/*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    const projectArns = [project.projectArn, children('version'), children('dataset')];
+    const sm = workflow.stateMachine;
+    sm.addToRolePolicy(new iam.PolicyStatement({ actions: [...WORKFLOW_DATASET_ACTIONS, ...WORKFLOW_VERSION_ACTIONS], resources: projectArns }));
+    this.servingVersionParameter.grantRead(sm);
+    this.servingVersionParameter.grantWrite(sm);
+    props.notificationTopic?.grantPublish(sm);
+    if (props.encryptionKey) props.encryptionKey.grant(sm, 'kms:CreateGrant', 'kms:DescribeKey', 'kms:Decrypt', 'kms:GenerateDataKey*');
+    workflow.prepare.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: PROBE_ACTIONS, resources: [project.projectArn] }));
+    workflow.gate.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: GATE_ACTIONS, resources: [project.projectArn] }));
+    workflow.versionPolicy.addStatements(new iam.PolicyStatement({ actions: MODEL_VERSION_ACTIONS, resources: projectArns }));
+    const reason = 'Version and dataset ARNs end in a creation time set by the service; the wildcard covers only this project\'s versions '
+      + 'or datasets';
+    for (const scope of [sm, workflow.versionPolicy as Construct]) acknowledgeWildcardResources(scope, projectArns, reason);
+    if (project.projectArn.endsWith('/*')) {
+      for (const scope of [workflow.prepare.role, workflow.gate.role] as Construct[]) {
+        acknowledgeWildcardResources(scope, [project.projectArn], reason);
+      }
+    }
+    if (props.encryptionKey) {
+      Validations.of(sm).acknowledge({ id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        reason: 'kms:GenerateDataKey* covers the GenerateDataKey variants Rekognition uses to encrypt the model, on the given key only' });
+    }
+  }
+}
+
+/** A stable description of a remote source for the synth fingerprint: tokens become their construct-independent text. */
+function describeSource(stack: Stack, source: DataSource | TestSource): string {
+  return JSON.stringify(stack.resolve(source));
+}
+
+/** Why the data does not make the declared model type, or undefined. */
+function modelTypeProblem(type: ModelType, shape: DataShape): string | undefined {
+  const got = shape.useCase === 'OBJECT_LOCALIZATION' ? 'object localization (bounding boxes)'
+    : shape.useCase === 'IMAGE_LEVEL_LABELS' ? (shape.multiLabelLines > 0 ? 'multi-label classification' : 'classification')
+      : 'no usable labels';
+  const ok = type === ModelType.OBJECT_LOCALIZATION ? shape.useCase === 'OBJECT_LOCALIZATION'
+    : type === ModelType.CLASSIFICATION ? shape.useCase === 'IMAGE_LEVEL_LABELS' && shape.multiLabelLines === 0
+      : shape.useCase === 'IMAGE_LEVEL_LABELS';
+  return ok ? undefined : `modelType must match the data: declared ${type.name}, but the data makes ${got}`
+    + (type === ModelType.CLASSIFICATION && shape.multiLabelLines > 0 ? ` (${shape.multiLabelLines} images carry several labels)` : '');
+}

@@ -1,0 +1,252 @@
+import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct, IDependable } from 'constructs';
+
+import { secureBucket } from '../shared/buckets';
+import { HandlerFunction } from '../shared/function';
+import { acknowledgeWildcardResources } from '../shared/nag';
+import { buildWorkflowDefinition } from './definition';
+import { DESCRIBE_PROJECTS_ACTIONS, SERVICE_BUCKET_ACTIONS, SERVICE_READ_ACTIONS, SERVICE_WRITE_ACTIONS } from './perms';
+
+/** The stable id of the one model workflow of a stack. */
+export const MODEL_WORKFLOW_ID = 'CustomLabelsModelWorkflow';
+/** Key prefixes in the data bucket (and the output bucket). */
+export const MANIFESTS_PREFIX = 'manifests/';
+export const IMAGES_PREFIX = 'images/';
+export const OUTPUT_PREFIX = 'output/';
+
+const LOG_DELIVERY_REASON = 'Step Functions log delivery and X-Ray (logs:CreateLogDelivery, xray:PutTraceSegments, ...) support no '
+  + 'resource-level permissions';
+const INVOKE_REASON = 'lambda:InvokeFunction on <function ARN>:* covers the versions and aliases of that one function only';
+
+/**
+ * What every model of a stack shares: the data bucket(s), the handlers, the state machine and the custom-resource
+ * provider. A second model adds none of these, only its own resources and grants.
+ */
+export class ModelWorkflow extends Construct {
+  /** The stack's workflow, created on first use. */
+  static of(scope: Construct): ModelWorkflow {
+    const stack = Stack.of(scope);
+    const existing = stack.node.tryFindChild(MODEL_WORKFLOW_ID);
+    if (existing instanceof ModelWorkflow) return existing;
+    return new ModelWorkflow(stack, MODEL_WORKFLOW_ID);
+  }
+
+  /** The stack's workflow if a model created it already (validation must not create it). */
+  static find(scope: Construct): ModelWorkflow | undefined {
+    const existing = Stack.of(scope).node.tryFindChild(MODEL_WORKFLOW_ID);
+    return existing instanceof ModelWorkflow ? existing : undefined;
+  }
+
+  readonly stateMachine: sfn.StateMachine;
+  readonly prepare: HandlerFunction;
+  readonly gate: HandlerFunction;
+  readonly notify: HandlerFunction;
+  /** The custom-resource handler (onEvent and isComplete share one function's code and role). */
+  readonly versionHandlerRole: iam.IRole;
+  readonly serviceToken: string;
+  private readonly dataBuckets = new Map<string, s3.Bucket>();
+  private readonly lastOfProject = new Map<string, IDependable>();
+  private readonly prefixes = new Map<string, string>();
+  private assetBucketGranted = false;
+
+  private constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.prepare = new HandlerFunction(this, 'Prepare', {
+      handlerName: 'prepare',
+      description: 'Custom Labels model workflow: inspects the project, unpacks images, writes and validates the manifests',
+      timeout: Duration.minutes(15),
+      memorySize: 1024,
+    });
+    this.gate = new HandlerFunction(this, 'Gate', {
+      handlerName: 'gate',
+      description: 'Custom Labels model workflow: reads the evaluation summary and applies the evaluation gate',
+      timeout: Duration.minutes(2),
+    });
+    this.notify = new HandlerFunction(this, 'Notify', {
+      handlerName: 'notify',
+      description: 'Custom Labels model workflow: builds the outcome and signals the CloudFormation wait condition',
+      timeout: Duration.minutes(1),
+    });
+    const stack = Stack.of(this);
+    // DescribeProjects has no resource-level permissions; the probe uses it to find the project's datasets.
+    this.prepare.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: DESCRIBE_PROJECTS_ACTIONS, resources: ['*'] }));
+    Validations.of(this.prepare.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'rekognition:DescribeProjects supports no resource-level permissions (Service Authorization Reference); it only reads',
+    });
+
+    const logGroup = new logs.LogGroup(this, 'StateMachineLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const definition = buildWorkflowDefinition({
+      prepare: this.prepare.function.functionArn,
+      gate: this.gate.function.functionArn,
+      notify: this.notify.function.functionArn,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      definitionBody: sfn.DefinitionBody.fromString(stack.toJsonString(definition)),
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      tracingEnabled: true,
+    });
+    for (const fn of [this.prepare, this.gate, this.notify]) fn.function.grantInvoke(this.stateMachine);
+    this.stateMachine.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['events:PutEvents'],
+      resources: [stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' })],
+    }));
+    acknowledgeWildcardResources(this.stateMachine, [...[this.prepare, this.gate, this.notify].map((f) => `${f.function.functionArn}:*`)],
+      INVOKE_REASON);
+    acknowledgeWildcardResources(this.stateMachine, ['*'], LOG_DELIVERY_REASON);
+
+    // ---- the custom resource provider (one per stack) -------------------------------------------------------------
+    const onEvent = new HandlerFunction(this, 'VersionOnEvent', {
+      handlerName: 'model-version',
+      handler: 'index.onEvent',
+      description: 'Custom Labels model version: starts the model workflow; on Delete stops it and the model\'s versions',
+      timeout: Duration.minutes(2),
+    });
+    const isComplete = new HandlerFunction(this, 'VersionIsComplete', {
+      handlerName: 'model-version',
+      handler: 'index.isComplete',
+      description: 'Custom Labels model version: waits until the model\'s versions are stopped (and deleted under DESTROY)',
+      timeout: Duration.minutes(2),
+    });
+    const handlerRole = onEvent.role;
+    // onEvent and isComplete do the same calls; one policy document serves both.
+    const handlerPolicy = new iam.Policy(this, 'VersionHandlerPolicy', { roles: [onEvent.role, isComplete.role] });
+    handlerPolicy.addStatements(
+      new iam.PolicyStatement({ actions: ['states:StartExecution', 'states:ListExecutions'], resources: [this.stateMachine.stateMachineArn] }),
+      new iam.PolicyStatement({
+        actions: ['states:StopExecution', 'states:DescribeExecution'],
+        resources: [stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${this.stateMachine.stateMachineName}:*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      }),
+      new iam.PolicyStatement({ actions: DESCRIBE_PROJECTS_ACTIONS, resources: ['*'] }),
+    );
+    acknowledgeWildcardResources(handlerPolicy, [
+      stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${this.stateMachine.stateMachineName}:*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+    ], 'Execution ARNs end in a name chosen per run; the wildcard covers only executions of this stack\'s model workflow');
+    Validations.of(handlerPolicy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'rekognition:DescribeProjects supports no resource-level permissions; the handler uses it to find a project imported by name',
+    });
+    this.versionHandlerRole = handlerRole;
+    this.versionPolicy = handlerPolicy;
+
+    const frameworkLogs = new logs.LogGroup(this, 'ProviderLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const frameworkRole = (name: string) => {
+      const role = new iam.Role(this, name, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: 'Runs CDK Provider framework functions of the Custom Labels model versions',
+      });
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [frameworkLogs.logGroupArn] }));
+      return role;
+    };
+    const onEventRole = frameworkRole('ProviderOnEventRole');
+    const waiterRole = frameworkRole('ProviderWaiterRole');
+    const provider = new cr.Provider(this, 'Provider', {
+      onEventHandler: onEvent.function,
+      isCompleteHandler: isComplete.function,
+      queryInterval: Duration.seconds(30),
+      totalTimeout: Duration.hours(1),
+      frameworkOnEventRole: onEventRole,
+      frameworkCompleteAndTimeoutRole: waiterRole,
+      logGroup: frameworkLogs,
+      disableWaiterStateMachineLogging: false,
+      waiterStateMachineLogOptions: { destination: frameworkLogs, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+    const frameworkFunction = (name: string) => provider.node.findChild(name) as lambda.Function;
+    const userFunctions = [onEvent.function.functionArn, isComplete.function.functionArn].map((arn) => `${arn}:*`);
+    acknowledgeWildcardResources(onEventRole, userFunctions, INVOKE_REASON);
+    acknowledgeWildcardResources(waiterRole, userFunctions, INVOKE_REASON);
+    const waiter = provider.node.findChild('waiter-state-machine');
+    acknowledgeWildcardResources(waiter, ['framework-isComplete', 'framework-onTimeout'].map((n) => `${frameworkFunction(n).functionArn}:*`),
+      INVOKE_REASON);
+    acknowledgeWildcardResources(waiter, ['*'], LOG_DELIVERY_REASON);
+    Validations.of(waiter).acknowledge({
+      id: 'AwsSolutions-SF2',
+      reason: 'The CDK Provider framework\'s waiter state machine offers no X-Ray tracing option; it only polls the model-version handler',
+    });
+    this.serviceToken = provider.serviceToken;
+  }
+
+  /** The policy of the model-version handler; model resources depend on it and add their statements to it. */
+  readonly versionPolicy: iam.Policy;
+
+  /**
+   * The data bucket for models encrypted with `key` (or not encrypted with a key): created once per key, shared by
+   * every model using that key. Rekognition may read manifests and images and write under `output/`.
+   */
+  dataBucketFor(key?: kms.IKey): s3.Bucket {
+    const mapKey = key ? key.node.path : '';
+    const existing = this.dataBuckets.get(mapKey);
+    if (existing) return existing;
+    const id = key ? `DataBucket${Names.nodeUniqueId(key.node).slice(-12)}` : 'DataBucket';
+    const bucket = secureBucket(this, id, { encryptionKey: key });
+    const stack = Stack.of(this);
+    const rekognition = new iam.ServicePrincipal('rekognition.amazonaws.com');
+    const sourceAccount = { StringEquals: { 'aws:SourceAccount': stack.account } };
+    bucket.addToResourcePolicy(new iam.PolicyStatement({
+      principals: [rekognition], actions: SERVICE_BUCKET_ACTIONS, resources: [bucket.bucketArn], conditions: sourceAccount,
+    }));
+    bucket.addToResourcePolicy(new iam.PolicyStatement({
+      principals: [rekognition],
+      actions: SERVICE_READ_ACTIONS,
+      resources: [bucket.arnForObjects(`${MANIFESTS_PREFIX}*`), bucket.arnForObjects(`${IMAGES_PREFIX}*`)],
+      conditions: sourceAccount,
+    }));
+    bucket.addToResourcePolicy(new iam.PolicyStatement({
+      principals: [rekognition], actions: SERVICE_WRITE_ACTIONS, resources: [bucket.arnForObjects(`${OUTPUT_PREFIX}*`)], conditions: sourceAccount,
+    }));
+    if (key) {
+      key.grant(rekognition, 'kms:Decrypt', 'kms:GenerateDataKey*', 'kms:DescribeKey');
+    }
+    bucket.grantReadWrite(this.prepare.role, `${MANIFESTS_PREFIX}*`);
+    bucket.grantReadWrite(this.prepare.role, `${IMAGES_PREFIX}*`);
+    bucket.grantRead(this.gate.role, `${OUTPUT_PREFIX}*`);
+    const objects = [bucket.arnForObjects(`${MANIFESTS_PREFIX}*`), bucket.arnForObjects(`${IMAGES_PREFIX}*`), bucket.arnForObjects(`${OUTPUT_PREFIX}*`)];
+    const prefixReason = 'Object keys under this prefix are named per image and per version at deploy time; the wildcard covers only the prefix';
+    acknowledgeWildcardResources(this.prepare.role, objects, prefixReason);
+    acknowledgeWildcardResources(this.gate.role, objects, prefixReason);
+    const actionsReason = 'Bucket.grantRead/grantReadWrite list s3:GetObject*, s3:List*, s3:DeleteObject* and the matching kms:*: '
+      + 'restricted to the prefixes above';
+    for (const role of [this.prepare.role, this.gate.role]) {
+      for (const action of ['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*']) {
+        Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[Action::${action}]`, reason: actionsReason });
+      }
+    }
+    this.dataBuckets.set(mapKey, bucket);
+    return bucket;
+  }
+
+  /** Lets the prepare handler read the CDK assets bucket (once). */
+  grantAssetRead(assetBucket: s3.IBucket): void {
+    if (this.assetBucketGranted) return;
+    this.assetBucketGranted = true;
+    assetBucket.grantRead(this.prepare.role);
+    acknowledgeWildcardResources(this.prepare.role, [assetBucket.arnForObjects('*')],
+      'Asset object keys are content hashes chosen by CDK at synth; the prepare handler reads the manifests and image zips it is given');
+  }
+
+  /** The path of the model of the project that uses `prefix`, if any. */
+  prefixOwner(projectKey: string, prefix: string): string | undefined {
+    return this.prefixes.get(`${projectKey}\u0000${prefix}`);
+  }
+
+  /** Records that `modelPath` uses `prefix` in the project. */
+  claimPrefix(projectKey: string, prefix: string, modelPath: string): void {
+    this.prefixes.set(`${projectKey}\u0000${prefix}`, modelPath);
+  }
+
+  /** Chains the models of one project: each one's workflow starts after the previous one's, so trainings never interleave. */
+  chain(projectKey: string, next: Construct, done: IDependable): void {
+    const previous = this.lastOfProject.get(projectKey);
+    if (previous) next.node.addDependency(previous);
+    this.lastOfProject.set(projectKey, done);
+  }
+}

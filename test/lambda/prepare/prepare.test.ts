@@ -1,0 +1,190 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { CreateDatasetCommand, CreateProjectCommand, CreateProjectVersionCommand, DescribeDatasetCommand, DescribeProjectVersionsCommand,
+  RekognitionClient, StartProjectVersionCommand } from '@aws-sdk/client-rekognition';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
+
+import { gate } from '../../../lambda/gate/gate';
+import { isComplete, onEvent } from '../../../lambda/model-version/handler';
+import { checkManifests, prepare, probe, rewriteSourceRefs } from '../../../lambda/prepare/prepare';
+import { LabelSource } from '../../../lib/data/label-source';
+import { localManifestFromFolder, prepareLocalData } from '../../../lib/data/local';
+import { LocalCloud, startLocalCloud } from '../../../lib/emulator/local-cloud';
+import { ModelVersionConfig, runConfigFor, versionNameFor } from '../../../lib/model/contracts';
+import { classificationSamples, writeSamplesToFolder } from '../../../lib/samples/shapes';
+import { writeZip } from './zip-writer';
+
+// The handlers' logic against the Rekognition emulator and a local S3, through the real SDK clients.
+let cloud: LocalCloud;
+let rekognition: RekognitionClient;
+let s3: S3Client;
+let tmp: string;
+let projectArn: string;
+let config: ModelVersionConfig;
+const versionName = versionNameFor('model', '0123456789abcdef');
+
+async function untilStatus(read: () => Promise<string | undefined>, wanted: string[]): Promise<string> {
+  for (let i = 0; i < 200; i++) {
+    const status = await read();
+    if (status && wanted.includes(status)) return status;
+    cloud.clock.advance(60_000);
+    await cloud.emulator.idle();
+  }
+  throw new Error(`never reached ${wanted.join('|')}`);
+}
+
+beforeAll(async () => {
+  cloud = await startLocalCloud({ timeScale: 0, buckets: ['assets', 'data'] });
+  const clientConfig = { region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' }, maxAttempts: 1 };
+  rekognition = new RekognitionClient({ ...clientConfig, endpoint: cloud.rekognitionEndpoint });
+  s3 = new S3Client({ ...clientConfig, endpoint: cloud.s3Endpoint, forcePathStyle: true });
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prepare-test-'));
+  const samples = classificationSamples({ perLabel: 10, seed: 5 });
+  writeSamplesToFolder(tmp, samples);
+  // What synth does: generate, split and validate; the images travel as a zip.
+  const local = prepareLocalData({ manifest: localManifestFromFolder(tmp, LabelSource.FOLDER_NAMES), imagesDir: tmp }, undefined,
+    { ratio: 0.2, seed: 7 });
+  expect(local.errors).toEqual([]);
+  await s3.send(new PutObjectCommand({ Bucket: 'assets', Key: 'training.manifest', Body: local.training }));
+  await s3.send(new PutObjectCommand({ Bucket: 'assets', Key: 'testing.manifest', Body: local.testing }));
+  await s3.send(new PutObjectCommand({ Bucket: 'assets', Key: 'images.zip', Body: writeZip(samples.map((s) => ({ name: s.relPath, data: s.bytes }))) }));
+  projectArn = (await rekognition.send(new CreateProjectCommand({ ProjectName: 'p1' }))).ProjectArn!;
+  const images = { Bucket: 'assets', Name: 'images.zip' };
+  config = {
+    modelPath: 'S/Model', projectArn, projectName: 'p1', versionPrefix: 'model', synthFingerprint: '0123456789abcdef', fingerprintComplete: true,
+    modelType: '',
+    training: { kind: 'asset', manifest: { Bucket: 'assets', Name: 'training.manifest' }, images, imagesHash: 'h1' },
+    testing: { kind: 'asset', manifest: { Bucket: 'assets', Name: 'testing.manifest' }, images, imagesHash: 'h1' },
+    dataBucket: 'data', outputBucket: 'data', kmsKeyId: '', tags: {},
+    gate: { minF1: 0, minLabelF1: 0, mustNotRegress: false }, deployment: { enabled: false, minInferenceUnits: 1, maxInferenceUnits: 1 },
+    trainingTimeoutSeconds: 3600, servingParameterName: 'p', waitHandleUrl: '', notificationTopicArn: '', removal: 'DESTROY',
+  };
+}, 60_000);
+
+afterAll(async () => {
+  await cloud?.stop();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('prepare handler against the emulator', () => {
+  test('GIVEN an empty project THEN probe reports nothing busy, no version, no datasets', async () => {
+    await expect(probe({ action: 'probe', projectArn, projectName: 'p1', versionName }, { rekognition, s3 })).resolves.toEqual({
+      busy: false, busyReason: '', version: { exists: false, arn: '', status: '', statusMessage: '' }, datasets: { train: '', test: '' },
+    });
+  });
+
+  test('GIVEN asset data THEN prepare unzips every image into the data bucket and points the manifests there', async () => {
+    const result = await prepare({ action: 'prepare', config: runConfigFor(config, versionName) }, { rekognition, s3 });
+    expect(result).toMatchObject({ serviceSplit: false, images: 30, trainingLines: 24, testingLines: 6,
+      training: { Bucket: 'data', Name: `manifests/p1/${versionName}/training.manifest` } });
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'data', Prefix: 'images/h1/' }));
+    expect(listed.KeyCount).toBe(31); // 30 images + the marker
+    const manifest = await (await s3.send(new GetObjectCommand({ Bucket: 'data', Key: result.training.Name }))).Body!.transformToString();
+    const refs = manifest.trim().split('\n').map((l) => (JSON.parse(l) as Record<string, string>)['source-ref']);
+    expect(refs.every((r) => r.startsWith('s3://data/images/h1/'))).toBe(true);
+
+    // WHEN Rekognition imports it THEN every line is usable (the images are where the manifest says).
+    const { DatasetArn } = await rekognition.send(new CreateDatasetCommand({ ProjectArn: projectArn, DatasetType: 'TRAIN',
+      DatasetSource: { GroundTruthManifest: { S3Object: { Bucket: 'data', Name: result.training.Name } } } }));
+    await untilStatus(async () => (await rekognition.send(new DescribeDatasetCommand({ DatasetArn }))).DatasetDescription?.Status,
+      ['CREATE_COMPLETE', 'CREATE_FAILED']);
+    const stats = (await rekognition.send(new DescribeDatasetCommand({ DatasetArn }))).DatasetDescription;
+    expect(stats).toMatchObject({ Status: 'CREATE_COMPLETE', DatasetStats: { TotalEntries: 24, ErrorEntries: 0 } });
+
+    // AND a second prepare does not unpack again (the marker).
+    const again = await prepare({ action: 'prepare', config: runConfigFor(config, versionName) }, { rekognition, s3 });
+    expect(again.images).toBe(0);
+
+    // AND probe now sees the TRAIN dataset.
+    const seen = await probe({ action: 'probe', projectArn, projectName: 'p1', versionName }, { rekognition, s3 });
+    expect(seen.datasets.train).toBe(DatasetArn);
+  });
+
+  test('GIVEN a training-time split of an S3 manifest THEN both sides are written and together hold every line', async () => {
+    const all = await (await s3.send(new GetObjectCommand({ Bucket: 'data', Key: `manifests/p1/${versionName}/training.manifest` }))).Body!
+      .transformToString();
+    await s3.send(new PutObjectCommand({ Bucket: 'assets', Key: 'remote.manifest', Body: all }));
+    const result = await prepare({ action: 'prepare', config: runConfigFor({ ...config,
+      training: { kind: 's3', manifest: { Bucket: 'assets', Name: 'remote.manifest' } }, testing: { kind: 'split', ratio: 0.25, seed: 1 } },
+    'model-split') }, { rekognition, s3 });
+    expect(result.trainingLines + result.testingLines).toBe(24);
+    expect(result.testingLines).toBeGreaterThan(0);
+  });
+
+  test('GIVEN data the service would reject THEN prepare fails with line-numbered codes', () => {
+    expect(() => checkManifests('{"source-ref":"s3://b/a.png"}\nnope\n', undefined))
+      .toThrow(/training manifest line 2: ERROR_INVALID_JSON_LINE The JSON Line has an invalid format\./);
+  });
+
+  test('rewriteSourceRefs keeps the key and replaces the bucket', () => {
+    expect(rewriteSourceRefs('{"source-ref":"s3://x/a/b.png","l":1}\n\n', 'data', 'images/h/')).toBe('{"source-ref":"s3://data/images/h/a/b.png","l":1}\n');
+  });
+});
+
+describe('gate and model-version handlers against the emulator', () => {
+  let versionArn: string;
+
+  beforeAll(async () => {
+    const { DatasetArn } = await rekognition.send(new CreateDatasetCommand({ ProjectArn: projectArn, DatasetType: 'TEST',
+      DatasetSource: { GroundTruthManifest: { S3Object: { Bucket: 'data', Name: `manifests/p1/${versionName}/testing.manifest` } } } }));
+    await untilStatus(async () => (await rekognition.send(new DescribeDatasetCommand({ DatasetArn }))).DatasetDescription?.Status,
+      ['CREATE_COMPLETE', 'CREATE_FAILED']);
+    cloud.emulator.force.training({ versionName, f1: 0.8 });
+    versionArn = (await rekognition.send(new CreateProjectVersionCommand({ ProjectArn: projectArn, VersionName: versionName,
+      OutputConfig: { S3Bucket: 'data', S3KeyPrefix: `output/p1/${versionName}/` } }))).ProjectVersionArn!;
+    await untilStatus(async () => (await rekognition.send(new DescribeProjectVersionsCommand({ ProjectArn: projectArn,
+      VersionNames: [versionName] }))).ProjectVersionDescriptions?.[0]?.Status, ['TRAINING_COMPLETED', 'TRAINING_FAILED']);
+  }, 60_000);
+
+  test('GIVEN a trained version THEN the gate reads the summary from S3, passes or fails on the overall F1', async () => {
+    const passed = await gate({ projectArn, versionName, gate: { minF1: 0.1, minLabelF1: 0, mustNotRegress: false }, servingVersionArn: 'none' },
+      { rekognition, s3 });
+    expect(passed).toMatchObject({ passed: true, versionArn, status: 'TRAINING_COMPLETED', servingF1: -1 });
+    expect(passed.f1).toBeCloseTo(0.8, 2);
+    expect(passed.labels.map((l) => l.label).sort()).toEqual(['blue-square', 'green-triangle', 'red-circle']);
+    const failed = await gate({ projectArn, versionName, gate: { minF1: 0.99, minLabelF1: 0, mustNotRegress: false }, servingVersionArn: 'none' },
+      { rekognition, s3 });
+    expect(failed.passed).toBe(false);
+    expect(failed.reason).toMatch(/^Evaluation gate failed: overall F1 0\.8\d\d is below minF1 0\.990$/);
+  });
+
+  test('GIVEN a Create THEN onEvent starts one execution named after the version and request, with the version name', async () => {
+    const started: Array<{ name?: string; input?: string }> = [];
+    const sfn = { send: async (cmd: { input: { name?: string; input?: string } }) => {
+      started.push(cmd.input);
+      return { executionArn: `arn:exec:${cmd.input.name}` };
+    } } as unknown as SFNClient;
+    const result = await onEvent({ RequestType: 'Create', RequestId: 'r-1',
+      ResourceProperties: { Config: JSON.stringify(config), StateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:m' } },
+    { rekognition, s3, sfn });
+    expect(result.PhysicalResourceId).toBe('p1/model');
+    expect(result.Data).toMatchObject({ VersionName: versionName });
+    expect(started).toHaveLength(1);
+    expect(started[0].name).toMatch(/^model-0123456789abcdef-[0-9a-f]{8}$/);
+    expect(JSON.parse(started[0].input!)).toMatchObject({ config: { versionName, projectArn }, loops: { training: { n: 0 } } });
+  });
+
+  test('GIVEN a running version WHEN the model is deleted under DESTROY THEN isComplete stops it, then deletes it', async () => {
+    await rekognition.send(new StartProjectVersionCommand({ ProjectVersionArn: versionArn, MinInferenceUnits: 1 }));
+    const status = () => rekognition.send(new DescribeProjectVersionsCommand({ ProjectArn: projectArn })).then((r) => r.ProjectVersionDescriptions
+      ?.find((v) => v.ProjectVersionArn === versionArn)?.Status);
+    await untilStatus(status, ['RUNNING']);
+    const sfn = { send: async () => ({ executions: [] }) } as unknown as SFNClient;
+    const event = { RequestType: 'Delete' as const, RequestId: 'r-2', PhysicalResourceId: 'p1/model',
+      ResourceProperties: { Config: JSON.stringify(config), StateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:m' } };
+    await onEvent(event, { rekognition, s3, sfn });
+    expect(await status()).toBe('STOPPING');
+    let done = false;
+    for (let i = 0; i < 20 && !done; i++) {
+      done = (await isComplete(event, { rekognition, s3, sfn })).IsComplete;
+      cloud.clock.advance(60_000);
+      await cloud.emulator.idle();
+    }
+    expect(done).toBe(true);
+    expect(await status()).toBeUndefined();
+    expect(cloud.usage().running).toEqual([]);
+  });
+});
