@@ -20,6 +20,10 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: 'run Rekognition Custom Labels and S3 locally',
     load: async () => (require('./emulator') as typeof import('./emulator')).runEmulatorCommand,
   },
+  local: {
+    summary: 'deploy or destroy a synthesized app (cdk.out) against the local emulator, offline',
+    load: async () => (require('./local') as typeof import('./local')).runLocalCommand,
+  },
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 

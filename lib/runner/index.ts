@@ -1,0 +1,9 @@
+// The offline runner: deploy, update and destroy a synthesized cloud assembly against the emulator and local S3.
+export * from './assembly';
+export * from './custom-resources';
+export * from './executions';
+export * from './lambda-host';
+export * from './local-runner';
+export * from './local-state';
+export * from './report';
+export * from './state-machine';

@@ -1,0 +1,80 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+
+import { CliIo } from '../../lib/cli/io';
+import { parseLocalArgs } from '../../lib/cli/local';
+import { main } from '../../lib/cli/main';
+
+function fakeIo(cwd: string): CliIo & { out(): string; err(): string } {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => (out += d.toString()));
+  stderr.on('data', (d: Buffer) => (err += d.toString()));
+  return { stdout, stderr, cwd, out: () => out, err: () => err };
+}
+
+function writeAssembly(dir: string, resources: Record<string, unknown>): void {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'App.template.json'), JSON.stringify({ Resources: resources, Outputs: { Name: { Value: { Ref: 'Param' } } } }));
+  fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ version: '55.0.0', artifacts: {
+    App: { type: 'aws:cloudformation:stack', environment: 'aws://unknown-account/us-east-1', properties: { templateFile: 'App.template.json' } },
+  } }));
+}
+
+describe('custom-labels local', () => {
+  let dir: string;
+  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-local-')); });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('parses its arguments and refuses bad ones with one line', () => {
+    expect(parseLocalArgs(['deploy'], '/w')).toEqual({ action: 'deploy', app: '/w/cdk.out', stateDir: '/w/.custom-labels-local', parameters: {},
+      stacks: undefined, verbose: false });
+    expect(parseLocalArgs(['deploy', '--app', 'out', '--parameters', 'A=1=2', '--stack', 'S'], '/w'))
+      .toMatchObject({ app: '/w/out', parameters: { A: '1=2' }, stacks: ['S'] });
+    expect(parseLocalArgs(['--help'], '/w')).toBeUndefined();
+    expect(() => parseLocalArgs(['launch'], '/w')).toThrow("unknown action 'launch': use 'local deploy' or 'local destroy'");
+    expect(() => parseLocalArgs(['deploy', '--parameters', 'novalue'], '/w')).toThrow('--parameters takes KEY=VALUE, got: novalue');
+    expect(() => parseLocalArgs(['destroy', '--app', 'x'], '/w')).toThrow('local destroy takes no --app');
+  });
+
+  test('deploy then destroy: JSON summaries on stdout, progress on stderr, state in the state dir', async () => {
+    // GIVEN a synthesized app with an SSM parameter and a bucket that is retained
+    writeAssembly(path.join(dir, 'cdk.out'), {
+      Param: { Type: 'AWS::SSM::Parameter', Properties: { Type: 'String', Value: 'x' } },
+      Bucket: { Type: 'AWS::S3::Bucket', DeletionPolicy: 'Retain' },
+    });
+    // WHEN it is deployed with the defaults
+    const deployIo = fakeIo(dir);
+    const deployed = await main(['local', 'deploy'], deployIo);
+    // THEN it succeeds and says what it did
+    expect(deployed).toBe(0);
+    type Summary = { stacks: { stackName: string; status: string; created: number; outputs: Record<string, string> }[] };
+    const summary = JSON.parse(deployIo.out()) as Summary;
+    expect(summary.stacks).toMatchObject([{ stackName: 'App', status: 'CREATE_COMPLETE', created: 2 }]);
+    expect(summary.stacks[0].outputs.Name).toMatch(/^CFN-Param-/);
+    expect(deployIo.err()).toContain('App | Param (AWS::SSM::Parameter) CREATE_COMPLETE');
+    expect(fs.existsSync(path.join(dir, '.custom-labels-local', 'runner', 'state.json'))).toBe(true);
+
+    // WHEN it is destroyed
+    const destroyIo = fakeIo(dir);
+    expect(await main(['local', 'destroy'], destroyIo)).toBe(0);
+    // THEN the retained bucket is named
+    const destroyed = JSON.parse(destroyIo.out()) as { stacks: { deleted: number; retained: Record<string, string> }[] };
+    expect(destroyed.stacks[0].deleted).toBe(1);
+    expect(destroyed.stacks[0].retained.Bucket).toMatch(/^AWS::S3::Bucket app-bucket-/);
+  }, 60_000);
+
+  test('a failed deploy exits 1 with the reason; a missing assembly is a usage error', async () => {
+    writeAssembly(path.join(dir, 'bad'), { Param: { Type: 'AWS::SSM::Parameter', Properties: { Type: 'String', Value: { 'Fn::ImportValue': 'X' } } } });
+    const io = fakeIo(dir);
+    expect(await main(['local', 'deploy', '--app', 'bad', '--state-dir', 'st'], io)).toBe(1);
+    expect(io.err()).toContain('custom-labels local deploy: Stack App ROLLBACK_COMPLETE: Param failed: IntrinsicError: Fn::ImportValue');
+    const missing = fakeIo(dir);
+    expect(await main(['local', 'deploy', '--app', 'nothing-here'], missing)).toBe(2);
+    expect(missing.err()).toContain("is not a cloud assembly (no manifest.json): run 'npx cdk synth' first");
+  }, 60_000);
+});
