@@ -21,7 +21,8 @@ type State = Record<string, unknown>;
 /** The errors worth retrying on every Rekognition call (reference §1: every operation may raise them). */
 export const REKOGNITION_RETRYABLE = [
   'Rekognition.ThrottlingException',
-  'Rekognition.InternalServerError',
+  // Step Functions names SDK errors <Service>.<Name>, always ending in 'Exception': InternalServerError -> ...ErrorException.
+  'Rekognition.InternalServerErrorException',
   'Rekognition.ProvisionedThroughputExceededException',
 ];
 const LAMBDA_RETRYABLE = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];

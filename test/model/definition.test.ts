@@ -112,9 +112,9 @@ describe('workflow definition (run with aws-local-stepfunctions)', () => {
   });
 
   test('GIVEN a persistent InternalServerError THEN the run fails with the service\'s message', async () => {
-    const project = new FakeProject({ trainingPolls: 1, faults: { createDataset: Array(10).fill('Rekognition.InternalServerError') } });
+    const project = new FakeProject({ trainingPolls: 1, faults: { createDataset: Array(10).fill('Rekognition.InternalServerErrorException') } });
     const run = await runWorkflow(definition, baseConfig(), project);
-    expect(run.error?.Cause).toContain('Rekognition.InternalServerError: injected Rekognition.InternalServerError');
+    expect(run.error?.Cause).toContain('Rekognition.InternalServerErrorException: injected Rekognition.InternalServerErrorException');
     expect(project.calls.map((c) => c.op)).not.toContain('createProjectVersion');
   });
 
