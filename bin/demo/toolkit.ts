@@ -8,9 +8,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
 
-import { CliIo } from '../cli/io';
-import { main } from '../cli/main';
-import { classificationSamples, cocoJsonFor, detectionSamples, writeSamplesToFolder } from '../samples/shapes';
+import { CliIo } from '../../lib/cli/io';
+import { main } from '../../lib/cli/main';
+import { classificationSamples, cocoJsonFor, detectionSamples, writeSamplesToFolder } from '../../lib/samples/shapes';
 
 interface Step {
   readonly title: string;

@@ -13,13 +13,13 @@ import { ProjectVersionDescription, Rekognition } from '@aws-sdk/client-rekognit
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { App } from 'aws-cdk-lib';
 
-import { ShapesStack } from '../../bin/app';
-import { ExecutionRecord } from '../runner/executions';
-import { OFFLINE_REGION } from '../runner/intrinsics';
-import { LocalRunner, StackEvent } from '../runner/local-runner';
-import { formatDuration, pipelineOverheadSeconds, serviceDurations, taskCalls, workflowPhases } from '../runner/report';
-import { classificationSamples, detectionSamples, SampleImage } from '../samples/shapes';
-import { packageRoot } from '../shared/handler-code';
+import { ExecutionRecord } from '../../lib/runner/executions';
+import { OFFLINE_REGION } from '../../lib/runner/intrinsics';
+import { LocalRunner, StackEvent } from '../../lib/runner/local-runner';
+import { formatDuration, pipelineOverheadSeconds, serviceDurations, taskCalls, workflowPhases } from '../../lib/runner/report';
+import { classificationSamples, detectionSamples, SampleImage } from '../../lib/samples/shapes';
+import { packageRoot } from '../../lib/shared/handler-code';
+import { ShapesStack } from '../app';
 
 export interface LifecycleDemoOptions {
   /** Progress lines (stderr). */
