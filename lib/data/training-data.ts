@@ -65,20 +65,20 @@ export interface DataConfig {
 
 const DATASET_ARN = /^arn:[a-z\d-]+:rekognition:[a-z\d-]+:\d{12}:project\/[a-zA-Z0-9_.-]{1,255}\/dataset\/(train|test)\/[0-9]+$/;
 
-/** Checks shared by TrainingData and TestData factories: they run when the factory is called, so errors point at it. */
-export function checkDatasetArn(datasetArn: string): void {
+/** Checks run when a factory is called, so that errors point at it. */
+function checkDatasetArn(datasetArn: string): void {
   if (!Token.isUnresolved(datasetArn) && !DATASET_ARN.test(datasetArn)) {
     throw new Error(`datasetArn must match ${DATASET_ARN}, got: ${JSON.stringify(datasetArn)}`);
   }
 }
 
-export function checkS3Key(key: string): void {
+function checkS3Key(key: string): void {
   if (!Token.isUnresolved(key) && (key.length < 1 || key.length > 1024)) {
     throw new Error(`key must be 1..1024 characters long, got ${key.length}: ${JSON.stringify(key)}`);
   }
 }
 
-export function checkPathExists(what: string, p: string, kind: 'file' | 'directory'): void {
+function checkPathExists(what: string, p: string, kind: 'file' | 'directory'): void {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(p);
