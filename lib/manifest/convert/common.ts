@@ -190,12 +190,18 @@ export class ClassificationLines {
 
   line(sourceRef: string, names: readonly string[]): string {
     let text = `{"source-ref":${JSON.stringify(sourceRef)}`;
-    for (let i = 0; i < names.length; i++) {
-      const key = names.length === 1 ? 'label' : `label-${i}`;
-      const l = this.label(names[i]);
-      text += `,"${key}":${l.id},"${key}-metadata":${l.metadata}`;
-    }
+    for (let i = 0; i < names.length; i++) text += this.attribute(names[i], names.length === 1 ? -1 : i);
     return text + '}';
+  }
+
+  /**
+   * `,"label":<id>,"label-metadata":{...}` for `index` -1 (a single label), else the same with the key `label-<index>`.
+   * The label gets its id on its first call (here or through `line`).
+   */
+  attribute(name: string, index: number): string {
+    const l = this.label(name);
+    const key = index < 0 ? 'label' : `label-${index}`;
+    return `,"${key}":${l.id},"${key}-metadata":${l.metadata}`;
   }
 
   /** The label's id and its metadata object as JSON, memoised. */
@@ -225,14 +231,54 @@ export function classificationLine(stamp: Stamp, sourceRef: string, labels: Read
 /**
  * Remembers the images already written so that none is written twice (the service drops duplicates, §6.3 C).
  * Keeps 64-bit hashes, not strings (the toolkit's HashSet64: memory stays flat, collision odds ~2e-9 at 250,000).
+ * The hash is computed here, over UTF-16 units, so that converters can also check a key still held as ASCII bytes.
  */
 export class SeenImages {
-  private readonly seen = new HashSet64(1 << 16);
+  // 2^18 slots (2 MiB): 131,072 keys before the first growth.
+  private readonly seen = new HashSet64(1 << 18);
 
   /** True when the image key was seen before (else it is now remembered). */
   check(key: string): boolean {
-    return !this.seen.addString(key);
+    let h1 = 0x811c9dc5;
+    let h2 = 0x9747b28c ^ key.length;
+    for (let i = 0; i < key.length; i++) {
+      const c = key.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 0x01000193);
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+      h2 ^= h2 >>> 15;
+    }
+    return !this.seen.add(finish1(h1), finish2(h2));
   }
+
+  /** `check` for the key held in `bytes[start, end)`, which must be ASCII (so that bytes and UTF-16 units agree). */
+  checkAscii(bytes: Uint8Array, start: number, end: number): boolean {
+    let h1 = 0x811c9dc5;
+    let h2 = 0x9747b28c ^ (end - start);
+    for (let i = start; i < end; i++) {
+      const c = bytes[i];
+      h1 = Math.imul(h1 ^ c, 0x01000193);
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+      h2 ^= h2 >>> 15;
+    }
+    return !this.seen.add(finish1(h1), finish2(h2));
+  }
+}
+
+/** Final avalanches of SeenImages' two 32-bit hashes (FNV-1a and a murmur-style mix). */
+function finish1(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+function finish2(h: number): number {
+  h ^= h >>> 13;
+  h = Math.imul(h, 0x5bd1e995);
+  h ^= h >>> 15;
+  return h >>> 0;
 }
 
 const CHUNK = 64 * 1024;
@@ -317,12 +363,12 @@ export async function writeLines(lines: Generator<string, ConvertSummary>, out: 
   }
 }
 
-/** Writes `text`; resolves at once, or on 'drain' when the buffer is full. Rejects on a stream error. */
-export function write(out: NodeJS.WritableStream, text: string): Promise<void> {
+/** Writes `chunk`; resolves at once, or on 'drain' when the buffer is full. Rejects on a stream error. */
+export function write(out: NodeJS.WritableStream, chunk: string | Uint8Array): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => reject(err);
     out.once('error', onError);
-    const ok = out.write(text);
+    const ok = out.write(chunk);
     if (ok) {
       out.removeListener('error', onError);
       resolve();
@@ -333,4 +379,259 @@ export function write(out: NodeJS.WritableStream, text: string): Promise<void> {
       resolve();
     });
   });
+}
+
+/** Size of ByteLines' buffers: large writes, and while the stream writes one the next is being filled. */
+export const OUT_CHUNK = 256 * 1024;
+
+/**
+ * Manifest lines built as UTF-8 bytes in large buffers. The output is about ten times the input: copying pre-encoded
+ * fragments into a buffer costs far less than concatenating strings, flattening them and encoding them on write.
+ * A line is never split across two buffers (`takeLine` can read it back); full buffers wait in `take()`.
+ */
+export class ByteLines {
+  buf: Buffer;
+  pos = 0;
+  /** Where the line being written starts. */
+  private lineStart = 0;
+  private full: Buffer[] = [];
+  /** Buffers of OUT_CHUNK bytes given back by `reuse`. */
+  private readonly spare: Buffer[] = [];
+
+  constructor() {
+    this.buf = Buffer.allocUnsafe(OUT_CHUNK);
+  }
+
+  /** Makes room for `n` more bytes: when the buffer is full its complete lines are set aside and a new one started. */
+  room(n: number): void {
+    if (this.pos + n > this.buf.length) this.spill(n);
+  }
+
+  /** Pre-encoded bytes. */
+  bytes(b: Uint8Array): void {
+    if (this.pos + b.length > this.buf.length) this.spill(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  /** Bytes `src[start, end)`, copied in a loop: cheaper than a view for the short runs (paths, names) this is for. */
+  copy(src: Uint8Array, start: number, end: number): void {
+    if (this.pos + end - start > this.buf.length) this.spill(end - start);
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = start; i < end; i++) b[p++] = src[i];
+    this.pos = p;
+  }
+
+  /** Any text, UTF-8 encoded. */
+  text(s: string): void {
+    this.room(s.length * 3);
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+
+  /** One byte (ASCII). */
+  byte(c: number): void {
+    if (this.pos + 1 > this.buf.length) this.spill(1);
+    this.buf[this.pos++] = c;
+  }
+
+  /** Ends the line (adds the newline). */
+  endLine(): void {
+    if (this.pos + 1 > this.buf.length) this.spill(1);
+    this.buf[this.pos++] = 10;
+    this.lineStart = this.pos;
+  }
+
+  /** Ends a line written straight into `buf` (after `room`), its newline included, at `end`. */
+  endedAt(end: number): void {
+    this.pos = end;
+    this.lineStart = end;
+  }
+
+  /**
+   * The line just ended, without its newline, as text, and drops its bytes: for the sync generators, which take
+   * each line as soon as it is ended (so the buffer only ever holds that line).
+   */
+  takeLine(): string {
+    const text = this.buf.toString('utf8', 0, this.pos - 1);
+    this.pos = 0;
+    this.lineStart = 0;
+    return text;
+  }
+
+  /** Full buffers ready to write (whole lines), oldest first; the list is emptied. */
+  take(): Buffer[] {
+    const full = this.full;
+    this.full = [];
+    return full;
+  }
+
+  /** Whether full buffers wait in `take()`. */
+  hasFull(): boolean {
+    return this.full.length > 0;
+  }
+
+  /** Gives back a buffer from `take()` once its consumer is done with it. */
+  reuse(chunk: Buffer): void {
+    if (chunk.byteOffset === 0 && chunk.buffer.byteLength === OUT_CHUNK && this.spare.length < 32) {
+      this.spare.push(Buffer.from(chunk.buffer, 0, OUT_CHUNK));
+    }
+  }
+
+  /** Sets the complete lines of the current buffer aside too, to be written now: the end, no line may follow. */
+  finish(): void {
+    if (this.lineStart > 0) this.full.push(this.buf.subarray(0, this.lineStart));
+    this.buf = Buffer.alloc(0);
+    this.pos = 0;
+    this.lineStart = 0;
+  }
+
+  private spill(n: number): void {
+    const partial = this.pos - this.lineStart;
+    const size = partial + n;
+    const next = size <= OUT_CHUNK ? this.spare.pop() ?? Buffer.allocUnsafe(OUT_CHUNK) : Buffer.allocUnsafe(size * 2);
+    if (this.lineStart > 0) this.full.push(this.buf.subarray(0, this.lineStart));
+    this.buf.copy(next, 0, this.lineStart, this.pos);
+    this.buf = next;
+    this.pos = partial;
+    this.lineStart = 0;
+  }
+}
+
+/** ByteWriter keeps at most this many bytes waiting for the stream before the converter waits too. */
+export const QUEUE_LIMIT = 4 * 1024 * 1024;
+
+/**
+ * Writes ByteLines' full buffers to `out`, respecting backpressure: after out.write returns false nothing more is
+ * written before 'drain'. Meanwhile up to QUEUE_LIMIT bytes wait here, so that the converter keeps working while
+ * the stream catches up (a file stream is still opening, or writing the last chunks): only a fuller queue makes it
+ * wait. `flush` also lets the event loop run once, so that the stream sees its completed writes and starts the next.
+ *
+ * An fs.WriteStream keeps no chunk once it is written (its callback ran): its buffers go back to the ByteLines,
+ * which keeps the memory being written to small and in cache.
+ */
+export class ByteWriter {
+  private readonly queue: Buffer[] = [];
+  private queued = 0;
+  /** out.write returned false: nothing more until 'drain'. */
+  private blocked = false;
+  private failed: Error | undefined;
+  private wake: (() => void) | undefined;
+  /** For an fs.WriteStream: the chunks written and not yet done, oldest first, and the callback that hands them back. */
+  private readonly writing: Buffer[] = [];
+  private readonly written: ((err?: Error | null) => void) | undefined;
+  private readonly onDrain = (): void => {
+    this.blocked = false;
+    this.pump();
+    this.wakeUp();
+  };
+  private readonly onError = (err: Error): void => {
+    this.failed = err;
+    this.wakeUp();
+  };
+
+  constructor(private readonly out: NodeJS.WritableStream, private readonly lines: ByteLines) {
+    if (out instanceof fs.WriteStream) {
+      // A stream calls back in the order of the writes: each callback is for the oldest chunk still writing.
+      this.written = (err) => {
+        const chunk = this.writing.shift();
+        if (!err && chunk) lines.reuse(chunk);
+      };
+    }
+    out.on('drain', this.onDrain);
+    out.on('error', this.onError);
+  }
+
+  /** Queues the full buffers, writes what the stream accepts, and waits while more than `limit` bytes are queued. */
+  async flush(limit: number = QUEUE_LIMIT): Promise<void> {
+    for (const chunk of this.lines.take()) {
+      this.queue.push(chunk);
+      this.queued += chunk.length;
+    }
+    this.pump();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.failed === undefined && (this.queued > limit || (limit === 0 && this.blocked))) {
+      await new Promise<void>((resolve) => { this.wake = resolve; });
+    }
+    if (this.failed !== undefined) throw this.failed;
+  }
+
+  /** Writes the rest (ByteLines.finish) and resolves once the stream took it all and does not ask to wait. */
+  async end(): Promise<void> {
+    this.lines.finish();
+    await this.flush(0);
+  }
+
+  /** Stops listening to the stream (call it whatever happened). */
+  close(): void {
+    this.out.removeListener('drain', this.onDrain);
+    this.out.removeListener('error', this.onError);
+  }
+
+  private pump(): void {
+    while (!this.blocked && this.failed === undefined && this.queue.length > 0) {
+      const chunk = this.queue.shift()!;
+      this.queued -= chunk.length;
+      let ok: boolean;
+      if (this.written === undefined) {
+        ok = this.out.write(chunk);
+      } else {
+        this.writing.push(chunk);
+        ok = this.out.write(chunk, this.written);
+      }
+      if (!ok) this.blocked = true;
+    }
+  }
+
+  private wakeUp(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+}
+
+// Writers into a buffer the caller made room in (ByteLines.room): each returns the position after what it wrote.
+
+/** Pre-encoded bytes. */
+export function putBytes(o: Buffer, p: number, b: Uint8Array): number {
+  const n = b.length;
+  if (n > 24) {
+    o.set(b, p);
+    return p + n;
+  }
+  for (let i = 0; i < n; i++) o[p + i] = b[i];
+  return p + n;
+}
+
+/**
+ * `head`, then `text` when it needs no JSON escape and is ASCII, then the closing quote: at most
+ * head.length + text.length + 1 bytes. -1 (having written garbage past `p`) when `text` needs escapes.
+ */
+export function putAscii(o: Buffer, p: number, head: Uint8Array, text: string): number {
+  p = putBytes(o, p, head);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 32 || c > 126 || c === 34 || c === 92) return -1;
+    o[p++] = c;
+  }
+  o[p] = 34;
+  return p + 1;
+}
+
+/** A number as JSON.stringify writes it, at most 24 bytes (digits by hand for small non-negative integers). */
+export function putNumber(o: Buffer, p: number, n: number): number {
+  if (n >= 0 && n <= 0x7fffffff && (n | 0) === n) {
+    // int32 arithmetic (n may arrive as a double: `%` on doubles is a library call)
+    const k = n | 0;
+    let end = p + 1;
+    for (let m = k; m >= 10; m = (m / 10) | 0) end++;
+    let q = end;
+    let m = k;
+    do {
+      o[--q] = 48 + (m % 10);
+      m = (m / 10) | 0;
+    } while (m > 0);
+    return end;
+  }
+  return p + o.write(JSON.stringify(n), p, 'latin1');
 }

@@ -135,4 +135,57 @@ describe('cocoToManifestLines', () => {
     expect(sink.text()).toBe(sync.lines.join('\n') + '\n');
     expect(summary).toEqual(sync.summary);
   });
+
+  test('bytes (read without JSON.parse) and text (read with it) give the same lines and summary', async () => {
+    // GIVEN a document with escapes, non-ASCII, numbers of every form, duplicate keys, unusual values and elements
+    const text = '\ufeff{ "info": {"x": [1, {"y": "z\\u0041"}], "n": null},\n "images": [\n'
+      + '  {"id": 1, "file_name": "caf\u00e9/\\u00e9t\\u00e9.jpg", "width": 6.4e2, "height": 480, "date_captured": "2013-11-14 17:02:52"},\n'
+      + '  {"id": 2, "file_name": "q\\"uote.jpg", "width": 100, "height": 100.0, "extra": [true, false, null]},\n'
+      + '  {"id": 3, "file_name": "dup.jpg", "width": 100, "height": 100, "file_name": "last.jpg"},\n'
+      + '  null, 7, {"id": {"odd": 1}, "file_name": "odd.jpg", "width": 100, "height": 100}, {}\n ],\n'
+      + ' "annotations": [\n'
+      + '  {"id": 10, "image_id": 1, "category_id": 7, "bbox": [10.4, 20.6, 30.2, 40.5], "area": 1e3},\n'
+      + '  {"id": 11, "image_id": 1, "category_id": 9, "bbox": [1.000000000000000000001, 2.5E+1, 50, 60]},\n'
+      + '  {"id": 12, "image_id": 2, "category_id": 7, "bbox": [0, 0, 10, 10], "bbox": [1, 2, 3, 4]},\n'
+      + '  {"id": 13, "image_id": 3, "category_id": 7, "bbox": [0, 0, 10, "10"]},\n'
+      + '  {"id": 14, "image_id": 3, "category_id": 7, "bbox": [-0.4, -0, 99.9, 1.5e1]},\n'
+      + '  {"id": 15, "image_id": true, "category_id": 7, "bbox": [0, 0, 1, 1]}, "not an object",\n'
+      + '  {"id": 16, "image_id": 4, "category_id": "7", "bbox": [0, 0, 1, 1]}, {"id": 17, "image_id": 2, "category_id": 9, "bbox": [5, 5, 5]}\n'
+      + ' ],\n "categories": [{"id": 7, "name": "Echo"}, {"id": 9, "name": "D\\u00f6t \\"9\\""}, {"id": "7", "name": "seven"}]}\n';
+    const options = { bucket: 'b', creationDate: DATE };
+    const expected = drain(cocoToManifestLines(text, options));
+    // WHEN converting the same document as bytes
+    const sink = slowSink();
+    const summary = await convertCoco(Buffer.from(text), options, sink.stream);
+    await new Promise<void>((resolve) => sink.stream.end(resolve));
+    // THEN both read it alike
+    expect(sink.text()).toBe(expected.lines.join('\n') + '\n');
+    expect(summary).toEqual(expected.summary);
+    expect(drain(cocoToManifestLines(Buffer.from(text), options))).toEqual(expected);
+    // AND as JSON says: escapes decoded, the last of duplicate keys kept, exponents read
+    const parsed = expected.lines.map((l) => JSON.parse(l) as Line);
+    expect(parsed.map((l) => l['source-ref'])).toEqual(['s3://b/café/été.jpg', 's3://b/q"uote.jpg', 's3://b/last.jpg']);
+    expect((parsed[0]['bounding-box'] as Line).image_size).toEqual([{ width: 640, height: 480, depth: 3 }]);
+    expect((parsed[0]['bounding-box'] as Line).annotations).toEqual([
+      { class_id: 7, top: 21, left: 10, width: 31, height: 40 }, { class_id: 9, top: 25, left: 1, width: 50, height: 60 }]);
+    expect((parsed[1]['bounding-box'] as Line).annotations).toEqual([{ class_id: 7, top: 2, left: 1, width: 3, height: 4 }]);
+    expect((parsed[1]['bounding-box-metadata'] as Line)['class-map']).toEqual({ 7: 'Echo' });
+    expect((parsed[2]['bounding-box'] as Line).annotations).toEqual([{ class_id: 7, top: 0, left: 0, width: 100, height: 15 }]);
+    expect(expected.summary.skipped).toContainEqual({ item: 'annotation 15', reason: 'image_id true is not in images[]' });
+    expect(expected.summary.skipped).toContainEqual({ item: 'annotation #6', reason: 'image_id null is not in images[]' });
+  });
+
+  test('invalid JSON in a file gives JSON.parse\'s message', () => {
+    const file = path.join(dir, 'bad.json');
+    const text = '{"images": [], "annotations": [], "categories": [01]}';
+    fs.writeFileSync(file, text);
+    let message = '';
+    try {
+      JSON.parse(text);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).not.toBe('');
+    expect(() => drain(cocoToManifestLines(file, { bucket: 'b' }))).toThrow(`the COCO file is not valid JSON: ${message}`);
+  });
 });

@@ -173,4 +173,61 @@ describe('convertCsv (streams)', () => {
     expect(line['source-ref']).toBe('s3://b/ç.jpg');
     expect((line['label-metadata'] as Line)['class-name']).toBe('été');
   });
+
+  test('rows the byte path cannot copy give the same bytes as the text path, from a file, a Buffer and a stream', async () => {
+    // GIVEN rows of every kind: padded and quoted fields, doubled quotes, a quoted newline, CRLF, a BOM, non-ASCII,
+    // a backslash, a tab, s3:// and ./ paths, a duplicate, a repeated label, a blank row and a too-long label
+    const text = '\ufeffimage,label\r\n' + [
+      'a.jpg,"  pad  "', ' b.jpg , cat , cat ', '"c,1.jpg",dog', '"say ""hi"".jpg",cat', 'd.jpg,"two\r\nlines"', 'é.jpg,été',
+      'e\\f.jpg,cat', 'g.jpg,tab\there', 's3://other/h.jpg,cat', './i.jpg,dog', 'a.jpg,dog', '', `j.jpg,${'x'.repeat(257)}`,
+      'k.jpg,cat,dog,cat', 'l.jpg,"q" tail', 'm.jpg,cat',
+    ].join('\r\n');
+    const file = path.join(dir, 'tricky.csv');
+    fs.writeFileSync(file, text);
+    const options = { bucket: 'b', prefix: 'p', creationDate: DATE };
+    const expected = drain(csvToManifestLines(text, options));
+    const convert = async (source: string | Buffer | Readable): Promise<[string, unknown]> => {
+      const sink = slowSink();
+      const summary = await convertCsv(source, options, sink.stream);
+      await new Promise<void>((resolve) => sink.stream.end(resolve));
+      return [sink.text(), summary];
+    };
+    // WHEN converting the bytes (a stream in 3-byte chunks splits the BOM and every multi-byte character)
+    const bytes = Buffer.from(text);
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < bytes.length; i += 3) chunks.push(bytes.subarray(i, i + 3));
+    // THEN each gives the text path's lines and summary
+    for (const source of [file, bytes, Readable.from(chunks)]) {
+      expect(await convert(source)).toEqual([expected.lines.join('\n') + '\n', expected.summary]);
+    }
+    // AND the fields were read as CSV says: trimmed inside quotes, doubled quotes, text after a closing quote (and a
+    // backslash in a path is a folder separator)
+    const names = expected.lines.map((l) => JSON.parse(l) as Line).map((l) => [l['source-ref'],
+      ((l['label-metadata'] ?? l['label-0-metadata']) as Line)['class-name']]);
+    expect(names).toEqual([['s3://b/p/a.jpg', 'pad'], ['s3://b/p/b.jpg', 'cat'], ['s3://b/p/c,1.jpg', 'dog'], ['s3://b/p/say "hi".jpg', 'cat'],
+      ['s3://b/p/d.jpg', 'two\r\nlines'], ['s3://b/p/é.jpg', 'été'], ['s3://b/p/e/f.jpg', 'cat'], ['s3://b/p/g.jpg', 'tab\there'],
+      ['s3://other/h.jpg', 'cat'], ['s3://b/p/i.jpg', 'dog'], ['s3://b/p/k.jpg', 'cat'], ['s3://b/p/l.jpg', 'q tail'], ['s3://b/p/m.jpg', 'cat']]);
+    expect(expected.summary.skipped.map((s) => s.item)).toEqual(['row 12', 'row 14']);
+  });
+
+  test('to a file stream: a manifest many buffers long is written whole, buffers being reused', async () => {
+    // GIVEN 40,000 rows (about 11 MB of manifest: many output buffers, more than the writer queues)
+    const rows = ['image,label'];
+    for (let i = 0; i < 40000; i++) rows.push(`img/${i}.png,${i % 3 === 0 ? `"label ${i % 5}"` : `l${i % 11}`}${i % 7 === 0 ? ',extra' : ''}`);
+    const file = path.join(dir, 'big.csv');
+    fs.writeFileSync(file, rows.join('\n'));
+    const out = path.join(dir, 'out.manifest');
+    // WHEN converting to an fs.WriteStream
+    const stream = fs.createWriteStream(out, { highWaterMark: 1024 * 1024 });
+    const summary = await convertCsv(file, { bucket: 'b', creationDate: DATE }, stream);
+    await new Promise<void>((resolve) => stream.end(resolve));
+    // THEN the file holds exactly the sync core's lines (a buffer reused too early would corrupt some)
+    const sync = drain(csvToManifestLines(file, { bucket: 'b', creationDate: DATE }));
+    expect(fs.readFileSync(out, 'utf8')).toBe(sync.lines.join('\n') + '\n');
+    expect(summary).toEqual(sync.summary);
+    expect(summary.lines).toBe(40000);
+    // AND no listener is left on the caller's stream
+    expect(stream.listenerCount('drain')).toBe(0);
+    expect(stream.listenerCount('error')).toBe(0);
+  });
 });
