@@ -36,17 +36,10 @@ export interface SplitResult {
   skipped: number;
 }
 
-/** A small, fast 32-bit PRNG with a good spread; returns numbers in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from './random';
+
+/** Re-exported: the split's seeds and the rest of the project's share one generator. */
+export { mulberry32 };
 
 export function checkSplitOptions(options: SplitOptions): void {
   const { testRatio, seed } = options ?? {};

@@ -8,9 +8,10 @@ import * as path from 'path';
 import { PNG } from 'pngjs';
 
 import { Box } from '../emulator/learner/types';
+import { mulberry32 } from '../manifest/random';
 
 // Module-level copies: inside a vm context (jest) every global lookup such as Math.abs is ~50x slower.
-const { abs, ceil, floor, imul, max, min, round } = Math;
+const { abs, ceil, floor, max, min, round } = Math;
 
 export type ShapeKind = 'circle' | 'square' | 'triangle';
 export type Rgb = [number, number, number];
@@ -69,17 +70,8 @@ export const SAMPLE_COLOURS: Record<string, Rgb> = {
 const SHAPES: ShapeKind[] = ['circle', 'square', 'triangle'];
 const COCO_DATE = '2024-01-01 00:00:00';
 
-/** mulberry32: small, fast and good enough for test data. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = imul(t ^ (t >>> 15), t | 1);
-    t ^= t + imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded generator (mulberry32), under the name the samples export. */
+export const seededRandom = mulberry32;
 
 function randomInt(rnd: () => number, low: number, high: number): number {
   return low + floor(rnd() * (high - low + 1));

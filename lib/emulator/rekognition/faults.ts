@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../manifest/random';
 import { ServiceError } from './errors';
 
 /** A scripted fault: the operation fails with `error` `times` times, after letting `afterCalls` calls through. */
@@ -26,17 +27,6 @@ export interface RandomFaultSpec {
 
 interface ActiveFault { spec: FaultSpec; seen: number; fired: number }
 
-/** mulberry32: small, fast and good enough for reproducible fault schedules and splits. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Decides, per call, whether an injected error replaces the operation. */
 export class FaultInjector {
@@ -60,7 +50,7 @@ export class FaultInjector {
 
   setRandom(spec?: RandomFaultSpec): void {
     if (spec && !(spec.rate >= 0 && spec.rate <= 1)) throw new Error(`random fault rate must be in 0..1, got: ${spec.rate}`);
-    this.random = spec ? { spec, next: seededRandom(spec.seed) } : undefined;
+    this.random = spec ? { spec, next: mulberry32(spec.seed) } : undefined;
   }
 
   /** Returns the error to answer `operation` with, or undefined to run it. */

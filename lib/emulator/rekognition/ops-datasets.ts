@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 
+import { mulberry32 } from '../../manifest/random';
 import { ERRORS } from '../../manifest/types';
 import { LineResult, validateManifest } from '../../manifest/validator';
 import { datasetDurationMs, DURATIONS, EmulatorCore, seconds } from './core';
 import { inUse, invalidParameter, notReady, ServiceError } from './errors';
-import { seededRandom } from './faults';
 import { Handler } from './ops-projects';
 import { paginate } from './pagination';
 import { Params, readS3Object, RULES } from './params';
@@ -249,7 +249,7 @@ function distribute(train: DatasetRecord): { train: EntryRecord[]; test: EntryRe
   if (counts.size === 0 || [...counts.values()].some((n) => n < 2)) return undefined;
   const labeled = train.entries.filter((e) => e.labels.length > 0 && !e.hasErrors);
   const seed = createHash('sha256').update(train.arn).digest().readUInt32BE(0);
-  const random = seededRandom(seed);
+  const random = mulberry32(seed);
   const order = labeled.map((e) => ({ e, r: random() })).sort((a, b) => a.r - b.r).map((x) => x.e);
   const moved = new Set(order.slice(0, Math.max(1, Math.round(labeled.length * DISTRIBUTE_SHARE))));
   return { train: train.entries.filter((e) => !moved.has(e)), test: train.entries.filter((e) => moved.has(e)) };

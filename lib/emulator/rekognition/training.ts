@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../manifest/random';
 import { ManifestIssue } from '../../manifest/types';
 import { ERRORS } from '../../manifest/types';
 import { LineResult, ManifestValidation, validateManifest, validateManifestPair } from '../../manifest/validator';
@@ -5,7 +6,6 @@ import {
   evaluateModel, evaluationSummaryJson, LabeledImage, testingOutputManifest, trainModel, withForcedF1,
 } from '../learner';
 import { EmulatorCore, ForcedTraining, trainingDurationMs } from './core';
-import { seededRandom } from './faults';
 import { parseS3Uri, S3ImageInspector } from './s3';
 import { JobResult, Json, ModelKind, S3ObjectRef, VersionRecord } from './state';
 
@@ -62,7 +62,7 @@ function autoSplit(content: Buffer, seed: string): { train: Buffer; test: Buffer
   const lines = content.toString('utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
   let h = 0;
   for (const c of seed) h = (Math.imul(h, 31) + c.charCodeAt(0)) >>> 0;
-  const random = seededRandom(h);
+  const random = mulberry32(h);
   const held = new Set(lines.map((_, i) => ({ i, r: random() })).sort((a, b) => a.r - b.r)
     .slice(0, Math.max(1, Math.round(lines.length * AUTO_SPLIT_SHARE))).map((x) => x.i));
   return {
