@@ -28,6 +28,23 @@ export class HashSet64 {
     return this.add(H_HI, H_LO);
   }
 
+  /**
+   * Adds the hash of the ASCII text in `bytes[start, end)`: the same hash as `addString` of that text (for ASCII,
+   * bytes and UTF-16 units agree), so callers holding bytes need not decode them. False when it was already there.
+   */
+  addAscii(bytes: Uint8Array, start: number, end: number): boolean {
+    let h1 = FNV_SEED;
+    let h2 = MIX_SEED ^ (end - start);
+    for (let i = start; i < end; i++) {
+      const c = bytes[i];
+      h1 = Math.imul(h1 ^ c, 0x01000193);
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+      h2 ^= h2 >>> 15;
+    }
+    finish(h1, h2);
+    return this.add(H_HI, H_LO);
+  }
+
   hasString(s: string): boolean {
     hash64(s);
     return this.has(H_HI, H_LO);
@@ -80,16 +97,23 @@ export class HashSet64 {
 let H_HI = 0;
 let H_LO = 0;
 
+const FNV_SEED = 0x811c9dc5;
+const MIX_SEED = 0x9747b28c;
+
 /** Two independent 32-bit hashes (FNV-1a and a murmur-style mix, each with a final avalanche) of the UTF-16 units. */
 function hash64(s: string): void {
-  let h1 = 0x811c9dc5;
-  let h2 = 0x9747b28c ^ s.length;
+  let h1 = FNV_SEED;
+  let h2 = MIX_SEED ^ s.length;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     h1 = Math.imul(h1 ^ c, 0x01000193);
     h2 = Math.imul(h2 ^ c, 0x5bd1e995);
     h2 ^= h2 >>> 15;
   }
+  finish(h1, h2);
+}
+
+function finish(h1: number, h2: number): void {
   h1 ^= h1 >>> 16;
   h1 = Math.imul(h1, 0x85ebca6b);
   h1 ^= h1 >>> 13;

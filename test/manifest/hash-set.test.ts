@@ -24,4 +24,18 @@ describe('HashSet64', () => {
     for (const s of ['ab', 'ba', 'abc', 'abd', 'a\u0100', 'a\u0000']) expect(set.addString(s)).toBe(true);
     expect(set.size).toBe(6);
   });
+
+  test('ASCII bytes hash like the same text: a key added as bytes is found as a string and back', () => {
+    // GIVEN
+    const set = new HashSet64();
+    const bytes = Buffer.from('xx s3://bucket/a.png yy', 'ascii');
+    // WHEN
+    const added = set.addAscii(bytes, 3, 20);
+    // THEN
+    expect(added).toBe(true);
+    expect(set.hasString('s3://bucket/a.png')).toBe(true);
+    expect(set.addString('s3://bucket/a.png')).toBe(false);
+    expect(set.addAscii(Buffer.from('s3://bucket/b.png'), 0, 17)).toBe(true);
+    expect(set.addAscii(Buffer.from('s3://bucket/b.png'), 0, 17)).toBe(false);
+  });
 });

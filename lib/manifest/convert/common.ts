@@ -231,7 +231,6 @@ export function classificationLine(stamp: Stamp, sourceRef: string, labels: Read
 /**
  * Remembers the images already written so that none is written twice (the service drops duplicates, §6.3 C).
  * Keeps 64-bit hashes, not strings (the toolkit's HashSet64: memory stays flat, collision odds ~2e-9 at 250,000).
- * The hash is computed here, over UTF-16 units, so that converters can also check a key still held as ASCII bytes.
  */
 export class SeenImages {
   // 2^18 slots (2 MiB): 131,072 keys before the first growth.
@@ -239,46 +238,13 @@ export class SeenImages {
 
   /** True when the image key was seen before (else it is now remembered). */
   check(key: string): boolean {
-    let h1 = 0x811c9dc5;
-    let h2 = 0x9747b28c ^ key.length;
-    for (let i = 0; i < key.length; i++) {
-      const c = key.charCodeAt(i);
-      h1 = Math.imul(h1 ^ c, 0x01000193);
-      h2 = Math.imul(h2 ^ c, 0x5bd1e995);
-      h2 ^= h2 >>> 15;
-    }
-    return !this.seen.add(finish1(h1), finish2(h2));
+    return !this.seen.addString(key);
   }
 
-  /** `check` for the key held in `bytes[start, end)`, which must be ASCII (so that bytes and UTF-16 units agree). */
+  /** `check` for the key held in `bytes[start, end)`, which must be ASCII. */
   checkAscii(bytes: Uint8Array, start: number, end: number): boolean {
-    let h1 = 0x811c9dc5;
-    let h2 = 0x9747b28c ^ (end - start);
-    for (let i = start; i < end; i++) {
-      const c = bytes[i];
-      h1 = Math.imul(h1 ^ c, 0x01000193);
-      h2 = Math.imul(h2 ^ c, 0x5bd1e995);
-      h2 ^= h2 >>> 15;
-    }
-    return !this.seen.add(finish1(h1), finish2(h2));
+    return !this.seen.addAscii(bytes, start, end);
   }
-}
-
-/** Final avalanches of SeenImages' two 32-bit hashes (FNV-1a and a murmur-style mix). */
-function finish1(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-function finish2(h: number): number {
-  h ^= h >>> 13;
-  h = Math.imul(h, 0x5bd1e995);
-  h ^= h >>> 15;
-  return h >>> 0;
 }
 
 const CHUNK = 64 * 1024;
