@@ -1,29 +1,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 
 import { CreateProjectCommand, DescribeProjectsCommand, RekognitionClient } from '@aws-sdk/client-rekognition';
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 
 import { parseEmulatorArgs } from '../../lib/cli/emulator';
-import { CliIo } from '../../lib/cli/io';
 import { main } from '../../lib/cli/main';
+import { MemoryIo as FakeIo, memoryIo as fakeIo } from './memory-io';
 
-interface FakeIo extends CliIo {
-  out(): string;
-  err(): string;
-}
-
-function fakeIo(cwd = os.tmpdir()): FakeIo {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  return { stdout, stderr, cwd, out: () => out, err: () => err };
-}
 
 async function firstLine(io: FakeIo, exit: Promise<number>): Promise<string> {
   for (let i = 0; i < 600; i++) {

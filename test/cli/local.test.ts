@@ -1,21 +1,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 
-import { CliIo } from '../../lib/cli/io';
 import { parseLocalArgs } from '../../lib/cli/local';
 import { main } from '../../lib/cli/main';
+import { memoryIo as fakeIo } from './memory-io';
 
-function fakeIo(cwd: string): CliIo & { out(): string; err(): string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  return { stdout, stderr, cwd, out: () => out, err: () => err };
-}
 
 function writeAssembly(dir: string, resources: Record<string, unknown>): void {
   fs.mkdirSync(dir, { recursive: true });

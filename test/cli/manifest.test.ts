@@ -1,12 +1,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Writable } from 'node:stream';
 
 import { PNG } from 'pngjs';
 
-import { CliIo } from '../../lib/cli/io';
 import { main } from '../../lib/cli/main';
+import { memoryIo } from './memory-io';
 
 const META = '"confidence":1,"human-annotated":"yes","creation-date":"2024-01-01T00:00:00","type":"groundtruth/image-classification"';
 const line = (ref: string, label: string): string =>
@@ -14,13 +13,6 @@ const line = (ref: string, label: string): string =>
 
 interface Run { code: number; stdout: string; stderr: string }
 
-function memoryIo(cwd: string, isTTY = false): { io: CliIo; out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  const stdout = new Writable({ write(c: Buffer, _e, cb) { out += c.toString(); cb(); } });
-  const stderr = Object.assign(new Writable({ write(c: Buffer, _e, cb) { err += c.toString(); cb(); } }), { isTTY });
-  return { io: { stdout, stderr, cwd }, out: () => out, err: () => err };
-}
 
 describe('custom-labels manifest', () => {
   let dir: string;
@@ -29,7 +21,7 @@ describe('custom-labels manifest', () => {
 
   async function run(...args: string[]): Promise<Run> {
     const m = memoryIo(dir);
-    const code = await main(['manifest', ...args], m.io);
+    const code = await main(['manifest', ...args], m);
     return { code, stdout: m.out(), stderr: m.err() };
   }
 

@@ -1,12 +1,9 @@
-import { Writable } from 'node:stream';
-
-import { CliIo } from '../../lib/cli/io';
 import { createProgress, renderBar } from '../../lib/cli/progress';
+import { MemoryIo, memoryIo } from './memory-io';
 
-function io(isTTY: boolean): { io: CliIo; err: () => string } {
-  let err = '';
-  const stderr = Object.assign(new Writable({ write(c: Buffer, _e, cb) { err += c.toString(); cb(); } }), { isTTY });
-  return { io: { stdout: new Writable({ write(_c, _e, cb) { cb(); } }), stderr, cwd: '/' }, err: () => err };
+function io(isTTY: boolean): { io: MemoryIo; err: () => string } {
+  const m = memoryIo('/', isTTY);
+  return { io: m, err: m.err };
 }
 
 describe('createProgress', () => {
