@@ -5,6 +5,8 @@ const { execFileSync } = require('node:child_process');
 const { join } = require('node:path');
 
 module.exports = async () => {
+  // The SDK's once-per-process notice about Node 22 would repeat in every test file's output (workers inherit this).
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   try {
     execFileSync(process.execPath, [join(__dirname, 'bundle-lambdas.mjs')], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (err) {
