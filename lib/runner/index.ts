@@ -6,4 +6,5 @@ export * from './lambda-host';
 export * from './local-runner';
 export * from './local-state';
 export * from './report';
+export * from './sdk-tasks';
 export * from './state-machine';

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { Rekognition } from '@aws-sdk/client-rekognition';
-import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
 import { LocalCloud, startLocalCloud } from '../emulator/local-cloud';
 import { AssemblyStack, assetBytes, CloudAssembly, FileAsset, readCloudAssembly, resolveAssetPlaceholders } from './assembly';
@@ -25,6 +25,7 @@ import { ResourceRecord, RunnerState, RunnerStateStore, StackState, StackStatus 
 import {
   createResource, deleteResource, errorMessage, errorName, isKnownType, ProvisionContext, updateResource, WaitSignal,
 } from './resources';
+import { ParameterStore, SdkTaskHandler, sdkTaskHandler, ssmOperation } from './sdk-tasks';
 import { changedProperties, checkRules, replacementFor, resolveParameters, TemplateModel } from './template';
 
 /** One line of a stack's event log, as CloudFormation shows it. `at` is virtual epoch ms. */
@@ -164,7 +165,8 @@ export class LocalRunner {
   private readonly events: StackEvent[] = [];
   private readonly calls: RecordedCall[] = [];
   private readonly responses = new Map<string, (body: Record<string, unknown>) => void>();
-  private readonly sfnRekognition: Rekognition;
+  private readonly parameters: ParameterStore;
+  private readonly sdkTasks: SdkTaskHandler;
   private readonly rekognition: Rekognition;
   private readonly s3: S3Client;
   private readonly codeRoot: string;
@@ -179,14 +181,14 @@ export class LocalRunner {
   ) {
     this.cloud = cloud;
     const credentials = { accessKeyId: 'offline', secretAccessKey: 'offline' };
-    // maxAttempts 1: a state machine's own Retry must see throttling, as Step Functions' integrations do.
-    this.sfnRekognition = new Rekognition({ endpoint: cloud.rekognitionEndpoint, region: OFFLINE_REGION, credentials, maxAttempts: 1 });
+    this.parameters = this.parameterStore();
+    this.sdkTasks = sdkTaskHandler(cloud, this.parameters);
     this.rekognition = new Rekognition({ endpoint: cloud.rekognitionEndpoint, region: OFFLINE_REGION, credentials });
     this.s3 = cloud.s3.client();
     this.codeRoot = path.join(path.resolve(options.stateDir), 'runner', 'code');
     const host: ExecutionHost = {
       stateMachine: (arn) => this.stateMachine(arn),
-      sdkHandler: (service, action, parameters) => this.sdkCall(service, action, parameters),
+      sdkHandler: (service, action, parameters) => this.sdkTasks(service, action, parameters),
       lambdaHandler: (functionArn, payload) => this.invokeFunction(functionArn, payload),
       record: (service, action, parameters, execution) => {
         this.calls.push({ service, action, parameters, executionArn: execution.executionArn, at: cloud.clock.now() });
@@ -624,7 +626,7 @@ export class LocalRunner {
       log: this.options.debug,
       services: [
         { targetPrefix: 'AWSStepFunctions.', jsonVersion: '1.0', handle: (op, input) => this.sfn.handle(op, input) },
-        { targetPrefix: 'AmazonSSM.', jsonVersion: '1.1', handle: async (op, input) => this.ssm(op, input) },
+        { targetPrefix: 'AmazonSSM.', jsonVersion: '1.1', handle: async (op, input) => ssmOperation(this.parameters, op, input, () => this.cloud.clock.now()) },
         {
           targetPrefix: 'AWSEvents.', jsonVersion: '1.1', handle: async (op, input) => {
             if (op !== 'PutEvents') throw new LocalServiceError('UnknownOperationException', `EventBridge ${op} is not served offline`);
@@ -695,67 +697,29 @@ export class LocalRunner {
     return 200;
   }
 
-  private async ssm(operation: string, input: Record<string, unknown>): Promise<unknown> {
-    const describe = (name: string): Record<string, unknown> | undefined => {
-      const record = this.findParameter(name);
-      const loose = this.state.looseParameters[name];
-      if (!record && !loose) return undefined;
-      const version = record ? Number(record.extra?.version ?? 1) : loose.version;
-      return {
-        Name: name, Type: record ? String(record.attributes.Type ?? 'String') : loose.type, Value: record ? String(record.attributes.Value ?? '') : loose.value,
-        Version: version, DataType: 'text', LastModifiedDate: this.cloud.clock.now() / 1000,
-        ARN: `arn:${OFFLINE_PARTITION}:ssm:${OFFLINE_REGION}:${OFFLINE_ACCOUNT_ID}:parameter/${name.replace(/^\//, '')}`,
-      };
-    };
-    switch (operation) {
-      case 'GetParameter': {
-        const name = String(input.Name ?? '');
-        const p = describe(name);
-        if (!p) throw new LocalServiceError('ParameterNotFound', `Parameter ${name} not found.`);
-        return { Parameter: p };
-      }
-      case 'GetParameters': {
-        const names = Array.isArray(input.Names) ? input.Names.map(String) : [];
-        return { Parameters: names.map(describe).filter((p) => p !== undefined), InvalidParameters: names.filter((n) => !describe(n)) };
-      }
-      case 'PutParameter': {
-        const name = String(input.Name ?? '');
-        const value = String(input.Value ?? '');
-        if (!name) throw new LocalServiceError('ValidationException', 'Name is required');
+  /** The SSM parameters: those the stacks declare, then those the workflows put (loose). */
+  private parameterStore(): ParameterStore {
+    return {
+      get: (name) => {
         const record = this.findParameter(name);
-        const exists = record !== undefined || this.state.looseParameters[name] !== undefined;
-        if (exists && input.Overwrite !== true) {
-          throw new LocalServiceError('ParameterAlreadyExists', 'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.');
-        }
-        let version: number;
         if (record) {
-          version = Number(record.extra?.version ?? 1) + 1;
+          return { value: String(record.attributes.Value ?? ''), version: Number(record.extra?.version ?? 1), type: String(record.attributes.Type ?? 'String') };
+        }
+        return this.state.looseParameters[name];
+      },
+      put: (name, value, type) => {
+        const record = this.findParameter(name);
+        if (record) {
+          const version = Number(record.extra?.version ?? 1) + 1;
           record.attributes = { ...record.attributes, Value: value };
           record.extra = { ...record.extra, version };
-        } else {
-          version = (this.state.looseParameters[name]?.version ?? 0) + 1;
-          this.state.looseParameters[name] = { value, version, type: String(input.Type ?? 'String') };
+          return version;
         }
-        return { Version: version, Tier: 'Standard' };
-      }
-      default:
-        throw new LocalServiceError('UnknownOperationException', `SSM ${operation} is not served offline`);
-    }
-  }
-
-  private async sdkCall(service: string, action: string, parameters: Record<string, unknown>): Promise<unknown> {
-    if (service === 'rekognition') return callAction(this.sfnRekognition, 'Rekognition', action, parameters);
-    if (service === 's3') {
-      const s3 = new S3({ endpoint: this.cloud.s3Endpoint, region: OFFLINE_REGION, forcePathStyle: true, maxAttempts: 1,
-        credentials: { accessKeyId: 'offline', secretAccessKey: 'offline' } });
-      try {
-        return await callAction(s3, 'S3', action, parameters);
-      } finally {
-        s3.destroy();
-      }
-    }
-    if (service === 'ssm') return this.ssm(action.charAt(0).toUpperCase() + action.slice(1), parameters);
-    throw Object.assign(new Error(`aws-sdk:${service}:${action} has no offline service`), { name: 'UnsupportedOffline' });
+        const version = (this.state.looseParameters[name]?.version ?? 0) + 1;
+        this.state.looseParameters[name] = { value, version, type: type ?? 'String' };
+        return version;
+      },
+    };
   }
 
   private async invokeFunction(arnOrName: string, payload: unknown): Promise<unknown> {
@@ -984,14 +948,6 @@ function findAsset(assembly: CloudAssembly, stack: AssemblyStack, bucket: string
 
 function summarize(resources: Record<string, ResourceRecord>): Record<string, StackResourceSummary> {
   return Object.fromEntries(Object.entries(resources).map(([id, r]) => [id, { type: r.type, physicalId: r.physicalId, attributes: r.attributes }]));
-}
-
-async function callAction(client: object, service: string, action: string, parameters: Record<string, unknown>): Promise<unknown> {
-  const method = (client as Record<string, unknown>)[action];
-  if (typeof method !== 'function') {
-    throw Object.assign(new Error(`${service} has no action ${action}`), { name: 'UnknownOperation' });
-  }
-  return (method as (input: unknown) => Promise<unknown>).call(client, parameters);
 }
 
 function urlPath(url: string): string {

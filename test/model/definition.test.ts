@@ -1,6 +1,13 @@
-import { workflowInputFor } from '../../lib/model/contracts';
+import { CreateProjectVersionCommand, DescribeDatasetCommand } from '@aws-sdk/client-rekognition';
+
+import { DURATIONS } from '../../lib/emulator';
+import { ERRORS } from '../../lib/manifest/types';
+import { DETAIL_TYPE_FAILED, DETAIL_TYPE_SUCCEEDED, NO_SERVING_VERSION, workflowInputFor } from '../../lib/model/contracts';
 import { buildWorkflowDefinition, REKOGNITION_RETRYABLE } from '../../lib/model/definition';
-import { baseConfig, FakeProject, runWorkflow } from './workflow-harness';
+import {
+  configFor, datasetEntries, datasetsOf, entered, labelF1s, newProject, PER_LABEL, Project, runningVersions, runWorkflow, servingValue,
+  startWorld, taskCalls, versionName, versionsOf, WorkflowRun, World,
+} from './workflow-harness';
 
 type State = Record<string, unknown>;
 const definition = buildWorkflowDefinition({ prepare: 'arn:prepare', gate: 'arn:gate', notify: 'arn:notify' });
@@ -60,100 +67,228 @@ describe('workflow definition (static)', () => {
   });
 });
 
-describe('workflow definition (run with aws-local-stepfunctions)', () => {
-  test('GIVEN a fresh project and a serving version WHEN training succeeds and the gate passes THEN it starts, promotes, stops the old one', async () => {
-    const project = new FakeProject({ trainingPolls: 2, evaluationF1: 0.93, serving: 'arn:old' });
-    const run = await runWorkflow(definition, baseConfig({ deployment: { enabled: true, minInferenceUnits: 1, maxInferenceUnits: 2 } }), project);
-    expect(run.error).toBeUndefined();
-    expect(project.calls.map((c) => c.op)).toEqual(expect.arrayContaining(['createDataset:TRAIN', 'createDataset:TEST', 'createProjectVersion',
-      'startProjectVersion', 'putParameter', 'stopProjectVersion:arn:old', 'putEvents', 'publish']));
-    expect(project.serving).toBe(project.newVersionArn);
-    expect(project.startedWith).toEqual({ MinInferenceUnits: 1, MaxInferenceUnits: 2 });
-    // Promotion happens only after RUNNING, and the old version is stopped only after promotion.
-    const ops = project.calls.map((c) => c.op);
-    expect(ops.indexOf('putParameter')).toBeGreaterThan(ops.indexOf('startProjectVersion'));
-    expect(ops.indexOf('stopProjectVersion:arn:old')).toBeGreaterThan(ops.indexOf('putParameter'));
-    expect(project.events[0]).toMatchObject({ DetailType: 'Custom Labels Model Version Succeeded' });
+describe('workflow definition (run against the Rekognition emulator)', () => {
+  let world: World;
+  const deploy = { enabled: true, minInferenceUnits: 1, maxInferenceUnits: 1 };
+
+  beforeAll(async () => {
+    world = await startWorld();
+  }, 60_000);
+
+  afterEach(() => {
+    world.cloud.emulator.faults.clear();
+    world.cloud.emulator.force.clear();
+  });
+
+  afterAll(async () => {
+    await world?.stop();
+  });
+
+  const succeeded = (run: WorkflowRun): void => expect({ status: run.status, error: run.error, cause: run.cause }).toEqual({ status: 'SUCCEEDED' });
+
+  /** A project whose model already serves a version (trained, started and promoted by the workflow itself). */
+  async function servingProject(name: string): Promise<{ project: Project; servingArn: string }> {
+    const project = await newProject(world, name);
+    const run = await runWorkflow(world, project, configFor(project, { deployment: deploy }), versionName(`${name}-old`));
+    succeeded(run);
+    const servingArn = servingValue(project)!;
+    expect(runningVersions(world, project)).toEqual([servingArn]);
+    return { project, servingArn };
+  }
+
+  test('GIVEN a serving version WHEN training succeeds and the gate passes THEN it starts the new one, promotes it, stops the old one', async () => {
+    const { project, servingArn } = await servingProject('success');
+    const name = versionName('success-new');
+
+    const scaling = { enabled: true, minInferenceUnits: 1, maxInferenceUnits: 2 };
+    const run = await runWorkflow(world, project, configFor(project, { deployment: scaling }), name);
+
+    succeeded(run);
+    const versions = await versionsOf(world, project);
+    const created = versions[name];
+    expect(created).toMatchObject({ Status: 'RUNNING', MinInferenceUnits: 1, MaxInferenceUnits: 2 });
+    expect(servingValue(project)).toBe(created.ProjectVersionArn);
+    const old = Object.values(versions).find((v) => v.ProjectVersionArn === servingArn);
+    expect(old?.Status).toBe('STOPPING');
+    await world.advance(DURATIONS.stopMs);
+    expect(runningVersions(world, project)).toEqual([created.ProjectVersionArn]);
+    // Promotion comes only once the new version runs, and the old one is stopped only after promotion.
+    const calls = taskCalls(run).map((c) => c.state);
+    expect(calls.indexOf('Promote')).toBeGreaterThan(calls.lastIndexOf('DescribeStarting'));
+    expect(calls.indexOf('StopPreviousVersion')).toBeGreaterThan(calls.indexOf('Promote'));
+    expect(run.signals).toEqual([expect.objectContaining({ Status: 'SUCCESS', UniqueId: name })]);
+    expect(run.recorded.map((r) => r.action)).toEqual(['putEvents', 'publish']);
+    expect(run.recorded[0].parameters).toMatchObject({ Entries: [{ DetailType: DETAIL_TYPE_SUCCEEDED }] });
   });
 
   test('GIVEN the gate fails THEN no version starts, the serving one is untouched and the failure names the label and figure', async () => {
-    const project = new FakeProject({ trainingPolls: 1, evaluationF1: 0.9, labelF1: { cat: 0.41 }, serving: 'arn:old' });
-    const run = await runWorkflow(definition, baseConfig({ gate: { minF1: 0.8, minLabelF1: 0.7, mustNotRegress: false },
-      deployment: { enabled: true, minInferenceUnits: 1, maxInferenceUnits: 1 } }), project);
-    expect(run.error?.Cause).toContain('label "cat" F1 0.410 is below minLabelF1 0.700');
-    expect(project.calls.map((c) => c.op)).not.toContain('startProjectVersion');
-    expect(project.calls.map((c) => c.op)).not.toContain('putParameter');
-    expect(project.calls.map((c) => c.op)).not.toContain('stopProjectVersion:arn:old');
-    expect(project.serving).toBe('arn:old');
-    expect(project.events[0]).toMatchObject({ DetailType: 'Custom Labels Model Version Failed' });
+    const { project, servingArn } = await servingProject('gate');
+    const name = versionName('gate-new');
+    world.cloud.emulator.force.training({ versionName: name, f1: 0.6 });
+
+    const run = await runWorkflow(world, project, configFor(project, { gate: { minF1: 0, minLabelF1: 0.99, mustNotRegress: false },
+      deployment: deploy }), name);
+
+    expect(run).toMatchObject({ status: 'FAILED', error: 'CustomLabelsModelFailed' });
+    const created = (await versionsOf(world, project))[name];
+    expect(created.Status).toBe('TRAINING_COMPLETED');
+    // The figures the service wrote in the evaluation summary, each label below the minimum named with its F1.
+    const scores = await labelF1s(world, created);
+    expect(scores.map((s) => s.label).sort()).toEqual(world.labels);
+    const weak = scores.filter((s) => s.f1 < 0.99);
+    expect(weak.length).toBeGreaterThan(0);
+    expect(run.cause).toMatch(/^GateFailed: Evaluation gate failed: /);
+    for (const s of weak) expect(run.cause).toContain(`label "${s.label}" F1 ${s.f1.toFixed(3)} is below minLabelF1 0.990`);
+    expect(servingValue(project)).toBe(servingArn);
+    expect(runningVersions(world, project)).toEqual([servingArn]);
+    expect(taskCalls(run).map((c) => c.state)).not.toContain('StartVersion');
+    expect(run.signals).toEqual([expect.objectContaining({ Status: 'FAILURE' })]);
+    expect(run.recorded[0].parameters).toMatchObject({ Entries: [{ DetailType: DETAIL_TYPE_FAILED }] });
   });
 
   test('GIVEN training fails THEN the failure carries the service\'s StatusMessage', async () => {
-    const project = new FakeProject({ trainingPolls: 1, trainingFailure: 'The manifest file contains too many invalid rows.' });
-    const run = await runWorkflow(definition, baseConfig(), project);
-    expect(run.error?.Error).toBe('CustomLabelsModelFailed');
-    expect(run.error?.Cause).toBe('TrainingFailed: Training failed: The manifest file contains too many invalid rows.');
+    const project = await newProject(world, 'trainfail');
+    const name = versionName('trainfail');
+    world.cloud.emulator.force.training({ versionName: name, failure: { code: 'ERROR_TOO_MANY_INVALID_ROWS_IN_MANIFEST' } });
+
+    const run = await runWorkflow(world, project, configFor(project, { deployment: deploy }), name);
+
+    const created = (await versionsOf(world, project))[name];
+    expect(created.Status).toBe('TRAINING_FAILED');
+    expect(created.StatusMessage).toContain(ERRORS.ERROR_TOO_MANY_INVALID_ROWS_IN_MANIFEST);
+    expect(run).toMatchObject({ status: 'FAILED', error: 'CustomLabelsModelFailed', cause: `TrainingFailed: Training failed: ${created.StatusMessage}` });
+    expect(servingValue(project)).toBe(NO_SERVING_VERSION);
+    expect(runningVersions(world, project)).toEqual([]);
   });
 
-  test('GIVEN training never finishes THEN the loop stops after maxTrainingPolls polls with a timeout', async () => {
-    const project = new FakeProject({ trainingPolls: 10_000 });
-    const config = baseConfig({ trainingTimeoutSeconds: 300 });
-    const run = await runWorkflow(definition, config, project);
-    expect(run.error?.Cause).toContain('did not finish within trainingTimeout (300 seconds)');
-    const polls = project.calls.filter((c) => c.op === 'describeProjectVersions').length;
-    expect(polls).toBe(workflowInputFor(config, 'v').limits.maxTrainingPolls + 1);
+  test('GIVEN training takes longer than trainingTimeout THEN the loop stops after maxTrainingPolls polls with a timeout', async () => {
+    const project = await newProject(world, 'slow');
+    const name = versionName('slow');
+    const config = configFor(project, { trainingTimeoutSeconds: 300 });
+
+    const run = await runWorkflow(world, project, config, name);
+
+    expect(run.cause).toBe(`Timeout: Training of ${name} did not finish within trainingTimeout (300 seconds)`);
+    const { limits } = workflowInputFor(config, name);
+    expect(taskCalls(run).filter((c) => c.state === 'DescribeTraining')).toHaveLength(limits.maxTrainingPolls + 1);
+    // The service is still training: the workflow gave up on its own bound, after about trainingTimeout of polling.
+    expect((await versionsOf(world, project))[name].Status).toBe('TRAINING_IN_PROGRESS');
+    expect(limits.maxTrainingPolls * limits.trainingPollSeconds).toBeGreaterThanOrEqual(300);
+    expect(limits.maxTrainingPolls * limits.trainingPollSeconds).toBeLessThan(300 + limits.trainingPollSeconds);
   });
 
   test('GIVEN CreateProjectVersion is throttled twice THEN the Retry absorbs it and training goes on', async () => {
-    const project = new FakeProject({ trainingPolls: 1, faults: { createProjectVersion: ['Rekognition.ThrottlingException', 'Rekognition.ThrottlingException'] } });
-    const run = await runWorkflow(definition, baseConfig(), project);
-    expect(run.error).toBeUndefined();
-    expect(project.calls.filter((c) => c.op === 'createProjectVersion')).toHaveLength(3);
+    const project = await newProject(world, 'throttled');
+    const name = versionName('throttled');
+    world.cloud.emulator.faults.add({ operation: 'CreateProjectVersion', error: 'ThrottlingException', times: 2 });
+
+    const run = await runWorkflow(world, project, configFor(project), name);
+
+    succeeded(run);
+    expect(taskCalls(run).filter((c) => c.state === 'CreateVersion')).toEqual([
+      { state: 'CreateVersion', error: 'Rekognition.ThrottlingException' },
+      { state: 'CreateVersion', error: 'Rekognition.ThrottlingException' },
+      { state: 'CreateVersion' },
+    ]);
+    const versions = await versionsOf(world, project);
+    expect(Object.keys(versions)).toEqual([name]);
+    expect(versions[name].Status).toBe('TRAINING_COMPLETED');
+    expect(servingValue(project)).toBe(versions[name].ProjectVersionArn);
   });
 
-  test('GIVEN a persistent InternalServerError THEN the run fails with the service\'s message', async () => {
-    const project = new FakeProject({ trainingPolls: 1, faults: { createDataset: Array(10).fill('Rekognition.InternalServerErrorException') } });
-    const run = await runWorkflow(definition, baseConfig(), project);
-    expect(run.error?.Cause).toContain('Rekognition.InternalServerErrorException: injected Rekognition.InternalServerErrorException');
-    expect(project.calls.map((c) => c.op)).not.toContain('createProjectVersion');
+  test('GIVEN a persistent InternalServerError THEN the run fails with the service\'s message once the retries are spent', async () => {
+    const project = await newProject(world, 'broken');
+    const message = 'Amazon Rekognition experienced a service issue. Try your call again.';
+    world.cloud.emulator.faults.add({ operation: 'CreateDataset', error: 'InternalServerError', message, times: 100 });
+
+    const run = await runWorkflow(world, project, configFor(project), versionName('broken'));
+
+    expect(run.status).toBe('FAILED');
+    expect(run.cause).toContain(`Rekognition.InternalServerErrorException: ${message} (Service: Rekognition, Status Code: 500`);
+    const retrier = (states.CreateTrainDataset.Retry as State[])[0];
+    expect(taskCalls(run).filter((c) => c.state === 'CreateTrainDataset')).toHaveLength((retrier.MaxAttempts as number) + 1);
+    expect(await datasetsOf(world, project)).toEqual({});
+    expect(await versionsOf(world, project)).toEqual({});
   });
 
-  test('GIVEN the version exists and is serving THEN nothing is trained and nothing stopped', async () => {
-    const project = new FakeProject({ existing: { status: 'RUNNING' }, evaluationF1: 0.9 });
-    project.serving = project.newVersionArn;
-    const run = await runWorkflow(definition, baseConfig({ deployment: { enabled: true, minInferenceUnits: 1, maxInferenceUnits: 1 } }), project);
-    expect(run.error).toBeUndefined();
-    const ops = project.calls.map((c) => c.op);
-    expect(ops).not.toContain('createProjectVersion');
-    expect(ops).not.toContain('createDataset:TRAIN');
-    expect(ops).not.toContain('startProjectVersion');
-    expect(ops.filter((o) => o.startsWith('stopProjectVersion'))).toEqual([]);
+  test('GIVEN the version exists and is serving THEN nothing is trained, started or stopped', async () => {
+    const { project, servingArn } = await servingProject('adopt');
+    const name = versionName('adopt-old');
+    const datasetsBefore = await datasetsOf(world, project);
+
+    const run = await runWorkflow(world, project, configFor(project, { deployment: deploy }), name);
+
+    succeeded(run);
+    const versions = await versionsOf(world, project);
+    expect(Object.keys(versions)).toEqual([name]);
+    expect(versions[name]).toMatchObject({ ProjectVersionArn: servingArn, Status: 'RUNNING' });
+    expect(await datasetsOf(world, project)).toEqual(datasetsBefore);
+    expect(servingValue(project)).toBe(servingArn);
+    expect(runningVersions(world, project)).toEqual([servingArn]);
+    expect(taskCalls(run).map((c) => c.state)).not.toContain('StopPreviousVersion');
   });
 
   test('GIVEN the service split THEN the test dataset is created empty and entries are distributed before training', async () => {
-    const project = new FakeProject({ trainingPolls: 1, serviceSplit: true });
-    const run = await runWorkflow(definition, baseConfig(), project);
-    expect(run.error).toBeUndefined();
-    const ops = project.calls.map((c) => c.op);
-    expect(ops).toContain('createDataset:TEST:empty');
-    expect(ops.indexOf('distributeDatasetEntries')).toBeLessThan(ops.indexOf('createProjectVersion'));
+    const project = await newProject(world, 'split');
+    const name = versionName('split');
+    const images = { Bucket: 'assets', Name: 'images.zip' };
+
+    const run = await runWorkflow(world, project, configFor(project, {
+      training: { kind: 'asset', manifest: { Bucket: 'assets', Name: 'all.manifest' }, images, imagesHash: 'samples' },
+      testing: { kind: 'service' },
+    }), name);
+
+    succeeded(run);
+    const datasets = await datasetsOf(world, project);
+    expect(datasets).toMatchObject({ TRAIN: { status: 'UPDATE_COMPLETE' }, TEST: { status: 'UPDATE_COMPLETE' } });
+    const train = await datasetEntries(world, datasets.TRAIN.arn);
+    const test = await datasetEntries(world, datasets.TEST.arn);
+    expect(test).toBeGreaterThan(0);
+    expect(train! + test!).toBe(PER_LABEL * world.labels.length);
+    expect((await versionsOf(world, project))[name].Status).toBe('TRAINING_COMPLETED');
   });
 
-  test('GIVEN old datasets and another training in progress THEN it waits, deletes the datasets, then creates new ones', async () => {
-    const project = new FakeProject({ trainingPolls: 1, busyPolls: 2, oldDatasets: true });
-    const run = await runWorkflow(definition, baseConfig(), project);
-    expect(run.error).toBeUndefined();
-    const ops = project.calls.map((c) => c.op);
-    expect(ops.filter((o) => o === 'probe').length).toBeGreaterThanOrEqual(4);
-    expect(ops.indexOf('deleteDataset:train')).toBeLessThan(ops.indexOf('createDataset:TRAIN'));
-    expect(ops.indexOf('deleteDataset:test')).toBeLessThan(ops.indexOf('createDataset:TRAIN'));
+  test('GIVEN old datasets and another version training THEN it waits, deletes the datasets, waits for that, then trains', async () => {
+    const project = await newProject(world, 'busy');
+    succeeded(await runWorkflow(world, project, configFor(project), versionName('busy-first')));
+    const other = versionName('busy-other');
+    await world.rekognition.send(new CreateProjectVersionCommand({ ProjectArn: project.arn, VersionName: other,
+      OutputConfig: { S3Bucket: 'data', S3KeyPrefix: 'output/other/' } }));
+    const oldDatasets = await datasetsOf(world, project);
+    const name = versionName('busy-new');
+
+    const run = await runWorkflow(world, project, configFor(project), name);
+
+    succeeded(run);
+    expect(entered(run, 'WaitWhileProjectBusy')).toBeGreaterThan(1);
+    expect(entered(run, 'WaitForDatasetsDeleted')).toBeGreaterThanOrEqual(1);
+    const versions = await versionsOf(world, project);
+    expect(versions[other].Status).toBe('TRAINING_COMPLETED');
+    expect(versions[name].Status).toBe('TRAINING_COMPLETED');
+    // Ours was created only once the other training had ended.
+    expect(versions[name].CreationTimestamp!.getTime()).toBeGreaterThanOrEqual(versions[other].TrainingEndTimestamp!.getTime());
+    for (const { arn } of Object.values(oldDatasets)) {
+      await expect(world.rekognition.send(new DescribeDatasetCommand({ DatasetArn: arn }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    }
+    const fresh = await datasetsOf(world, project);
+    expect(fresh.TRAIN.arn).not.toBe(oldDatasets.TRAIN.arn);
+    expect(fresh.TEST.arn).not.toBe(oldDatasets.TEST.arn);
   });
 
-  test('GIVEN the start fails THEN the new version is stopped and the serving one keeps serving', async () => {
-    const project = new FakeProject({ trainingPolls: 1, startFails: 'Insufficient capacity', serving: 'arn:old' });
-    const run = await runWorkflow(definition, baseConfig({ deployment: { enabled: true, minInferenceUnits: 1, maxInferenceUnits: 1 } }), project);
-    expect(run.error?.Cause).toBe('StartFailed: Starting the model version failed: Insufficient capacity');
-    expect(project.calls.map((c) => c.op)).toContain(`stopProjectVersion:${project.newVersionArn}`);
-    expect(project.serving).toBe('arn:old');
+  test('GIVEN the start fails THEN the new version is left stopped and the serving one keeps serving', async () => {
+    const { project, servingArn } = await servingProject('startfail');
+    const name = versionName('startfail-new');
+    world.cloud.emulator.force.start({ versionName: name, fail: true, message: 'Insufficient capacity to start the model.' });
+
+    const run = await runWorkflow(world, project, configFor(project, { deployment: deploy }), name);
+
+    const created = (await versionsOf(world, project))[name];
+    expect(created).toMatchObject({ Status: 'FAILED', StatusMessage: 'Insufficient capacity to start the model.' });
+    expect(run).toMatchObject({ status: 'FAILED', cause: `StartFailed: Starting the model version failed: ${created.StatusMessage}` });
+    // The workflow asked to stop it; the service refuses (a FAILED version is not running), which the workflow accepts.
+    expect(taskCalls(run).filter((c) => c.state === 'StopNewVersion')).toEqual([{ state: 'StopNewVersion', error: 'Rekognition.ResourceInUseException' }]);
+    expect(servingValue(project)).toBe(servingArn);
+    expect(runningVersions(world, project)).toEqual([servingArn]);
+    expect(run.signals).toEqual([expect.objectContaining({ Status: 'FAILURE' })]);
   });
 });

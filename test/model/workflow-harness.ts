@@ -1,203 +1,108 @@
 /**
- * Runs the workflow definition with aws-local-stepfunctions (the interpreter the offline runner uses) against a small
- * stateful fake of the project, with the real gate and notify logic as the Lambda tasks. Waits and retries take no time.
+ * Runs the workflow definition with the offline runner's interpreter (runStateMachine) against the Rekognition emulator
+ * and a local S3: the SDK tasks go through the runner's own integrations (real Rekognition client, maxAttempts 1,
+ * Step Functions error names), the Lambda tasks are the real prepare, gate and notify logic with SDK clients on the
+ * local cloud, and every Wait and Retry pause moves the emulator's virtual clock instead of taking time.
  */
-import { applyGate } from '../../lambda/gate/gate';
-import { buildOutcome } from '../../lambda/notify/notify';
-import { ModelVersionConfig, WorkflowInput, workflowInputFor } from '../../lib/model/contracts';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
-// aws-local-stepfunctions 3 calls Promise.withResolvers (Node 22); Node 20 needs it polyfilled before loading it.
-const P = Promise as unknown as { withResolvers?: () => unknown };
-P.withResolvers ??= function withResolvers() {
-  let resolve: unknown;
-  let reject: unknown;
-  const promise = new Promise((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
+import { CreateProjectCommand, DescribeDatasetCommand, DescribeProjectsCommand, DescribeProjectVersionsCommand, ProjectVersionDescription,
+  RekognitionClient } from '@aws-sdk/client-rekognition';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+
+import { gate } from '../../lambda/gate/gate';
+import { notify } from '../../lambda/notify/notify';
+import { prepare, probe } from '../../lambda/prepare/prepare';
+import { LabelSource } from '../../lib/data/label-source';
+import { localManifestFromFolder, prepareLocalData } from '../../lib/data/local';
+import { LocalCloud, startLocalCloud } from '../../lib/emulator/local-cloud';
+import {
+  fingerprint, GateRequest, ModelVersionConfig, NO_SERVING_VERSION, NotifyRequest, PrepareRequest, ProbeRequest, versionNameFor, workflowInputFor,
+} from '../../lib/model/contracts';
+import { buildWorkflowDefinition } from '../../lib/model/definition';
+import { MemoryParameterStore, sdkTaskHandler } from '../../lib/runner/sdk-tasks';
+import { runStateMachine, StateMachineRunResult } from '../../lib/runner/state-machine';
+import { writeZip } from '../../lib/runner/zip';
+import { classificationSamples, writeSamplesToFolder } from '../../lib/samples/shapes';
+
+export const FUNCTIONS = {
+  prepare: 'arn:aws:lambda:us-east-1:123456789012:function:prepare',
+  gate: 'arn:aws:lambda:us-east-1:123456789012:function:gate',
+  notify: 'arn:aws:lambda:us-east-1:123456789012:function:notify',
 };
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { StateMachine } = require('aws-local-stepfunctions') as {
-  StateMachine: new (definition: unknown, options?: unknown) => { run(input: unknown, options?: unknown): { result: Promise<unknown> } };
-};
+export const definition = buildWorkflowDefinition(FUNCTIONS);
+/** Where a run's notify step signals its wait condition (captured, not sent). */
+const WAIT_HANDLE_URL = 'http://127.0.0.1:9/wait-condition/handle';
+/** Images of the sample data set (3 labels). */
+export const PER_LABEL = 6;
 
-type Json = Record<string, unknown>;
-
-export interface FakeOptions {
-  trainingPolls?: number;
-  trainingFailure?: string;
-  evaluationF1?: number;
-  labelF1?: Record<string, number>;
-  serving?: string;
-  existing?: { status: string };
-  faults?: Record<string, string[]>;
-  serviceSplit?: boolean;
-  busyPolls?: number;
-  oldDatasets?: boolean;
-  startFails?: string;
+/** One local cloud for a test file: the emulator, a local S3 with the sample data as the construct's assets. */
+export interface World {
+  readonly cloud: LocalCloud;
+  readonly rekognition: RekognitionClient;
+  readonly s3: S3Client;
+  readonly labels: string[];
+  /** Moves the virtual clock and waits for the emulator's background work, so statuses depend on virtual time only. */
+  advance(ms: number): Promise<void>;
+  stop(): Promise<void>;
 }
 
-export class FakeProject {
-  readonly calls: Array<{ op: string; input: unknown }> = [];
-  readonly events: Json[] = [];
-  serving: string;
-  readonly newVersionArn = 'arn:aws:rekognition:us-east-1:123456789012:project/p1/version/model-0123456789abcdef/1';
-  startedWith?: Json;
-  private versionStatus?: string;
-  private polls = 0;
-  private busy: number;
-  private datasets: { train: string; test: string };
-  private readonly faults: Record<string, string[]>;
-
-  constructor(private readonly o: FakeOptions) {
-    this.serving = o.serving ?? 'none';
-    this.busy = o.busyPolls ?? 0;
-    this.datasets = o.oldDatasets ? { train: 'ds-old-train', test: 'ds-old-test' } : { train: '', test: '' };
-    this.versionStatus = o.existing?.status;
-    this.faults = { ...(o.faults ?? {}) };
-  }
-
-  private fault(op: string): void {
-    const next = this.faults[op]?.shift();
-    if (next) {
-      const e = new Error(`injected ${next}`);
-      e.name = next;
-      throw e;
-    }
-  }
-
-  handlers(): Record<string, (input: Json) => Promise<unknown>> {
-    const rec = (op: string, input: unknown) => this.calls.push({ op, input });
-    const lambda = (payload: unknown) => ({ StatusCode: 200, Payload: payload });
-    const probe = async () => {
-      rec('probe', {});
-      const busy = this.busy > 0;
-      if (busy) this.busy--;
-      const deleting = this.datasets.train.startsWith('deleting') || this.datasets.test.startsWith('deleting');
-      const view = { ...this.datasets };
-      if (deleting) this.datasets = { train: '', test: '' };
-      return lambda({
-        busy, busyReason: busy ? 'version other-1 is TRAINING_IN_PROGRESS' : '',
-        version: this.versionStatus ? { exists: true, arn: this.newVersionArn, status: this.versionStatus, statusMessage: '' }
-          : { exists: false, arn: '', status: '', statusMessage: '' },
-        datasets: view,
-      });
-    };
-    const describeVersion = async () => {
-      rec('describeProjectVersions', {});
-      if (this.versionStatus === 'TRAINING_IN_PROGRESS') {
-        this.polls++;
-        if (this.polls >= (this.o.trainingPolls ?? 1)) this.versionStatus = this.o.trainingFailure ? 'TRAINING_FAILED' : 'TRAINING_COMPLETED';
-      } else if (this.versionStatus === 'STARTING') {
-        this.versionStatus = this.o.startFails ? 'FAILED' : 'RUNNING';
-      }
-      const message = this.versionStatus === 'TRAINING_FAILED' ? this.o.trainingFailure : this.versionStatus === 'FAILED' ? this.o.startFails : undefined;
-      return { ProjectVersionDescriptions: [{ ProjectVersionArn: this.newVersionArn, Status: this.versionStatus, StatusMessage: message }] };
-    };
-    const datasetState = { status: 'CREATE_COMPLETE' };
+export async function startWorld(): Promise<World> {
+  const cloud = await startLocalCloud({ timeScale: 0, buckets: ['assets', 'data'] });
+  const clientConfig = { region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' }, maxAttempts: 1 };
+  const rekognition = new RekognitionClient({ ...clientConfig, endpoint: cloud.rekognitionEndpoint });
+  const s3 = new S3Client({ ...clientConfig, endpoint: cloud.s3Endpoint, forcePathStyle: true });
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'workflow-test-'));
+  try {
+    // What synth leaves in the asset bucket: validated manifests (split 80/20, and the whole set) and the images as a zip.
+    const samples = classificationSamples({ perLabel: PER_LABEL, seed: 11 });
+    writeSamplesToFolder(tmp, samples);
+    const manifest = localManifestFromFolder(tmp, LabelSource.FOLDER_NAMES);
+    const split = prepareLocalData({ manifest, imagesDir: tmp }, undefined, { ratio: 0.2, seed: 3 });
+    if (split.errors.length > 0) throw new Error(`sample data rejected: ${split.errors.join('; ')}`);
+    const put = (key: string, body: string | Buffer) => s3.send(new PutObjectCommand({ Bucket: 'assets', Key: key, Body: body }));
+    await put('training.manifest', split.training!);
+    await put('testing.manifest', split.testing!);
+    await put('all.manifest', manifest);
+    await put('images.zip', writeZip(samples.map((s) => ({ name: s.relPath, data: s.bytes }))));
+    const labels = [...new Set(samples.flatMap((s) => s.labels))].sort();
     return {
-      CheckProject: probe,
-      CheckDatasetsDeleted: probe,
-      PrepareData: async () => {
-        rec('prepare', {});
-        return lambda({ training: { Bucket: 'data', Name: 'm/training.manifest' },
-          testing: this.o.serviceSplit ? { Bucket: '', Name: '' } : { Bucket: 'data', Name: 'm/testing.manifest' },
-          serviceSplit: this.o.serviceSplit ?? false, trainingLines: 10, testingLines: 2, images: 12 });
+      cloud, rekognition, s3, labels,
+      advance: async (ms) => {
+        cloud.clock.advance(ms);
+        await cloud.emulator.idle();
       },
-      DeleteTrainDataset: async () => {
-        rec('deleteDataset:train', {});
-        this.datasets.train = 'deleting-train';
-        return {};
-      },
-      DeleteTestDataset: async () => {
-        rec('deleteDataset:test', {});
-        this.datasets.test = 'deleting-test';
-        return {};
-      },
-      CreateTrainDataset: async (input) => {
-        rec('createDataset:TRAIN', input);
-        this.fault('createDataset');
-        return { DatasetArn: 'ds-train' };
-      },
-      CreateTestDataset: async (input) => {
-        rec('createDataset:TEST', input);
-        return { DatasetArn: 'ds-test' };
-      },
-      CreateEmptyTestDataset: async (input) => {
-        rec('createDataset:TEST:empty', input);
-        return { DatasetArn: 'ds-test' };
-      },
-      DescribeTrainDataset: async () => ({ DatasetDescription: { Status: datasetState.status } }),
-      DescribeTestDataset: async () => ({ DatasetDescription: { Status: datasetState.status } }),
-      DistributeEntries: async () => {
-        rec('distributeDatasetEntries', {});
-        datasetState.status = 'UPDATE_COMPLETE';
-        return {};
-      },
-      GetServingVersion: async () => ({ Parameter: { Value: this.serving } }),
-      CreateVersion: async (input) => {
-        rec('createProjectVersion', input);
-        this.fault('createProjectVersion');
-        this.versionStatus = 'TRAINING_IN_PROGRESS';
-        return { ProjectVersionArn: this.newVersionArn };
-      },
-      CreateVersionWithKey: async (input) => {
-        rec('createProjectVersion', input);
-        this.versionStatus = 'TRAINING_IN_PROGRESS';
-        return { ProjectVersionArn: this.newVersionArn };
-      },
-      DescribeTraining: describeVersion,
-      DescribeStarting: describeVersion,
-      Evaluate: async (input) => {
-        rec('gate', input);
-        const req = input.Payload as { gate: { minF1: number; minLabelF1: number; mustNotRegress: boolean } };
-        const f1 = this.o.evaluationF1 ?? 0.9;
-        const labels = Object.entries(this.o.labelF1 ?? { a: f1, b: f1 }).map(([label, v]) => ({ label, f1: v }));
-        const decision = applyGate(req.gate, { f1, labels }, undefined);
-        return lambda({ ...decision, versionArn: this.newVersionArn, status: this.versionStatus, f1, servingF1: -1, labels });
-      },
-      StartVersion: async (input) => {
-        rec('startProjectVersion', input);
-        this.startedWith = { MinInferenceUnits: input.MinInferenceUnits, MaxInferenceUnits: input.MaxInferenceUnits };
-        this.versionStatus = 'STARTING';
-        return { Status: 'STARTING' };
-      },
-      Promote: async (input) => {
-        rec('putParameter', input);
-        this.serving = String(input.Value);
-        return {};
-      },
-      StopPreviousVersion: async (input) => {
-        rec(`stopProjectVersion:${String(input.ProjectVersionArn)}`, input);
-        return {};
-      },
-      StopNewVersion: async (input) => {
-        rec(`stopProjectVersion:${String(input.ProjectVersionArn)}`, input);
-        return {};
-      },
-      NotifySuccess: async (input) => lambda(buildOutcome(input.Payload as Parameters<typeof buildOutcome>[0])),
-      NotifyFailure: async (input) => lambda(buildOutcome(input.Payload as Parameters<typeof buildOutcome>[0])),
-      PublishSuccessEvent: async (input) => this.event(input),
-      PublishFailureEvent: async (input) => this.event(input),
-      PublishSuccessMessage: async (input) => {
-        rec('publish', input);
-        return {};
-      },
-      PublishFailureMessage: async (input) => {
-        rec('publish', input);
-        return {};
+      stop: async () => {
+        rekognition.destroy();
+        s3.destroy();
+        await cloud.stop();
       },
     };
-  }
-
-  private async event(input: Json): Promise<unknown> {
-    this.calls.push({ op: 'putEvents', input });
-    this.events.push(...(input.Entries as Json[]));
-    return { FailedEntryCount: 0 };
+  } catch (err) {
+    await cloud.stop();
+    throw err;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
 
+/** A Rekognition project of its own for each test, and its serving-version parameter (as the construct creates it). */
+export interface Project {
+  readonly name: string;
+  readonly arn: string;
+  readonly parameterName: string;
+  readonly parameters: MemoryParameterStore;
+}
+
+export async function newProject(world: World, name: string): Promise<Project> {
+  const { ProjectArn } = await world.rekognition.send(new CreateProjectCommand({ ProjectName: name }));
+  const parameterName = `/custom-labels/${name}/serving`;
+  return { name, arn: ProjectArn!, parameterName, parameters: new MemoryParameterStore({ [parameterName]: NO_SERVING_VERSION }) };
+}
+
+/** A model's settings as the construct renders them (also used by test/lambda/notify). */
 export function baseConfig(overrides: Partial<ModelVersionConfig> = {}): ModelVersionConfig {
   return {
     modelPath: 'Stack/Model',
@@ -224,29 +129,117 @@ export function baseConfig(overrides: Partial<ModelVersionConfig> = {}): ModelVe
   };
 }
 
-export interface RunResult {
-  output?: unknown;
-  error?: { Error: string; Cause: string };
+/** The settings of a model of `project` trained on the sample data in the world's asset bucket. */
+export function configFor(project: Project, overrides: Partial<ModelVersionConfig> = {}): ModelVersionConfig {
+  const images = { Bucket: 'assets', Name: 'images.zip' };
+  return baseConfig({
+    modelPath: `Stack/${project.name}`,
+    projectArn: project.arn,
+    projectName: project.name,
+    training: { kind: 'asset', manifest: { Bucket: 'assets', Name: 'training.manifest' }, images, imagesHash: 'samples' },
+    testing: { kind: 'asset', manifest: { Bucket: 'assets', Name: 'testing.manifest' }, images, imagesHash: 'samples' },
+    servingParameterName: project.parameterName,
+    waitHandleUrl: WAIT_HANDLE_URL,
+    ...overrides,
+  });
 }
 
-export async function runWorkflow(definition: Json, config: ModelVersionConfig, project: FakeProject): Promise<RunResult> {
-  const states = definition.States as Record<string, Json>;
-  const machine = new StateMachine(definition, { validationOptions: { checkArn: false, checkPaths: false } });
-  const waitTimeOverrides: Record<string, number> = {};
-  const retryIntervalOverrides: Record<string, number> = {};
-  for (const [name, s] of Object.entries(states)) {
-    if (s.Type === 'Wait') waitTimeOverrides[name] = 0;
-    if (s.Type === 'Task') retryIntervalOverrides[name] = 0;
-  }
-  const input: WorkflowInput = workflowInputFor(config, 'model-0123456789abcdef');
-  const run = machine.run(input, {
-    overrides: { taskResourceLocalHandlers: project.handlers(), waitTimeOverrides, retryIntervalOverrides },
+/** A version name as the construct derives it (`model-<16 hex>`), from a label. */
+export function versionName(label: string): string {
+  return versionNameFor('model', fingerprint(label));
+}
+
+export interface WorkflowRun extends StateMachineRunResult {
+  /** EventBridge and SNS calls (recorded, never sent). */
+  readonly recorded: ReadonlyArray<{ service: string; action: string; parameters: unknown }>;
+  /** Bodies the notify step PUT to the wait-condition handle. */
+  readonly signals: ReadonlyArray<Record<string, unknown>>;
+}
+
+/** Runs the definition to its end for one version of the model. */
+export async function runWorkflow(world: World, project: Project, config: ModelVersionConfig, version: string): Promise<WorkflowRun> {
+  const { cloud, rekognition, s3 } = world;
+  const deps = { rekognition, s3 };
+  const recorded: Array<{ service: string; action: string; parameters: unknown }> = [];
+  const signals: Array<Record<string, unknown>> = [];
+  // The functions' code as the Lambda runtime would call it (index.ts of each only builds the clients and dispatches).
+  const functions: Record<string, (payload: unknown) => Promise<unknown>> = {
+    [FUNCTIONS.prepare]: async (payload) => {
+      const event = payload as ProbeRequest | PrepareRequest;
+      if (event.action === 'probe') return probe(event, deps);
+      if (event.action === 'prepare') return prepare(event, deps);
+      throw new Error(`Unknown action: ${JSON.stringify((event as { action?: unknown }).action)}`);
+    },
+    [FUNCTIONS.gate]: async (payload) => gate(payload as GateRequest, deps),
+    [FUNCTIONS.notify]: async (payload) => notify(payload as NotifyRequest, async (url, body) => {
+      if (url !== WAIT_HANDLE_URL) throw new Error(`signalled an unexpected URL: ${url}`);
+      signals.push(JSON.parse(body) as Record<string, unknown>);
+    }, () => undefined),
+  };
+  const result = await runStateMachine({
+    definition,
+    input: workflowInputFor(config, version),
+    sdkHandler: sdkTaskHandler(cloud, project.parameters),
+    lambdaHandler: async (functionArn, payload) => {
+      const fn = functions[functionArn];
+      if (!fn) throw Object.assign(new Error(`Function not found: ${functionArn}`), { name: 'Lambda.ResourceNotFoundException' });
+      return fn(payload);
+    },
+    record: (service, action, parameters) => {
+      recorded.push({ service, action, parameters });
+      return undefined;
+    },
+    onWait: async (wait) => world.advance(typeof wait === 'number' ? wait * 1000 : Math.max(0, Date.parse(wait) - cloud.clock.now())),
+    onRetry: async (delaySeconds) => world.advance(delaySeconds * 1000),
+    clock: () => cloud.clock.now(),
   });
-  try {
-    return { output: await run.result };
-  } catch (e) {
-    const err = e as { cause?: { name?: string; message?: string; errorName?: string }; message?: string; name?: string };
-    const cause = err.cause as { name?: string; message?: string } | undefined;
-    return { error: { Error: cause?.name ?? err.name ?? 'Error', Cause: cause?.message ?? err.message ?? '' } };
-  }
+  return { ...result, recorded, signals };
+}
+
+// ---- what the service says -------------------------------------------------------------------------------------
+
+/** Every version of the project, by name. */
+export async function versionsOf(world: World, project: Project): Promise<Record<string, ProjectVersionDescription>> {
+  const res = await world.rekognition.send(new DescribeProjectVersionsCommand({ ProjectArn: project.arn }));
+  return Object.fromEntries((res.ProjectVersionDescriptions ?? []).map((v) => [(v.ProjectVersionArn ?? '').split('/')[3], v]));
+}
+
+/** The project's datasets: ARN and status by type. */
+export async function datasetsOf(world: World, project: Project): Promise<Record<string, { arn: string; status: string }>> {
+  const res = await world.rekognition.send(new DescribeProjectsCommand({ ProjectNames: [project.name] }));
+  const datasets = res.ProjectDescriptions?.[0]?.Datasets ?? [];
+  return Object.fromEntries(datasets.map((d) => [d.DatasetType ?? '', { arn: d.DatasetArn ?? '', status: d.Status ?? '' }]));
+}
+
+export async function datasetEntries(world: World, datasetArn: string): Promise<number | undefined> {
+  const res = await world.rekognition.send(new DescribeDatasetCommand({ DatasetArn: datasetArn }));
+  return res.DatasetDescription?.DatasetStats?.TotalEntries;
+}
+
+/** ARNs of this project's RUNNING versions, as the emulator bills them. */
+export function runningVersions(world: World, project: Project): string[] {
+  return world.cloud.usage().running.filter((arn) => arn.includes(`:project/${project.name}/version/`));
+}
+
+export function servingValue(project: Project): string | undefined {
+  return project.parameters.get(project.parameterName)?.value;
+}
+
+/** Per-label F1 from the version's evaluation summary in S3 (what the service wrote, read without the gate). */
+export async function labelF1s(world: World, version: ProjectVersionDescription): Promise<Array<{ label: string; f1: number }>> {
+  const summary = version.EvaluationResult?.Summary?.S3Object;
+  if (!summary?.Bucket || !summary.Name) throw new Error(`version ${version.ProjectVersionArn} has no evaluation summary`);
+  const object = await world.s3.send(new GetObjectCommand({ Bucket: summary.Bucket, Key: summary.Name }));
+  type Summary = { LabelEvaluationResults?: Array<{ Label?: string; Metrics?: { F1Score?: number } }> };
+  const doc = JSON.parse(await object.Body!.transformToString()) as Summary;
+  return (doc.LabelEvaluationResults ?? []).map((l) => ({ label: String(l.Label), f1: Number(l.Metrics?.F1Score) }));
+}
+
+/** Names of the Task states the run called, in order, with the error each call raised. */
+export function taskCalls(run: WorkflowRun): Array<{ state: string; error?: string }> {
+  return run.events.filter((e) => e.type === 'TaskCall').map((e) => ({ state: e.state, ...(e.error ? { error: e.error } : {}) }));
+}
+
+export function entered(run: WorkflowRun, state: string): number {
+  return run.events.filter((e) => e.type === 'StateEntered' && e.state === state).length;
 }
