@@ -1,7 +1,7 @@
 /**
  * The Custom::CustomLabelsModelVersion handler (Provider framework: onEvent + isComplete).
  *
- * - Create/Update: resolve the version name (known at synth for local data; else the S3 object's ETag/version or the
+ * - Create/Update: resolve the version name (known at synth for local data; else the S3 manifest's content or the
  *   dataset's update time is hashed in) and start the model workflow. The execution name is the version name plus a
  *   hash of the CloudFormation request id: a retried event starts nothing new, while a rollback to an earlier version
  *   runs again (it adopts the existing version, re-promotes it and stops the newer one). Returns at once; the stack
@@ -11,10 +11,13 @@
  * - Delete (the model leaves the stack): stop the model's running executions and versions; under DESTROY delete its
  *   versions too. A version still training cannot be stopped or deleted (no API): it is left to the project's teardown.
  */
+import { createHash } from 'node:crypto';
+
 import { DeleteProjectVersionCommand, DescribeDatasetCommand, DescribeProjectsCommand, DescribeProjectVersionsCommand,
   ProjectVersionDescription, RekognitionClient, StopProjectVersionCommand } from '@aws-sdk/client-rekognition';
-import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { ExecutionStatus, ListExecutionsCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DescribeExecutionCommand, ExecutionStatus, ListExecutionsCommand, SFNClient, StartExecutionCommand,
+  StopExecutionCommand } from '@aws-sdk/client-sfn';
 
 import {
   DataSource, executionNameFor, fingerprint, isVersionOfModel, ModelVersionConfig, ModelVersionData, parseModelVersionConfig, TestSource,
@@ -57,7 +60,7 @@ export async function onEvent(event: VersionEvent, deps: VersionHandlerDeps): Pr
       return { PhysicalResourceId: event.PhysicalResourceId ?? 'none' };
     }
     const stateMachineArn = String(event.ResourceProperties.StateMachineArn ?? '');
-    if (stateMachineArn) await stopExecutions(deps, stateMachineArn, config.versionPrefix);
+    if (stateMachineArn) await stopExecutions(deps, stateMachineArn, config);
     const projectArn = await resolveProjectArn(deps, config).catch(() => undefined);
     if (projectArn) await stopVersions(deps, projectArn, config.versionPrefix);
     return { PhysicalResourceId: event.PhysicalResourceId ?? physicalIdOf(config) };
@@ -113,19 +116,35 @@ export async function isComplete(event: VersionEvent, deps: VersionHandlerDeps):
   return { IsComplete: done };
 }
 
-async function stopExecutions(deps: VersionHandlerDeps, stateMachineArn: string, versionPrefix: string): Promise<void> {
-  const prefix = `${versionPrefix.replace(/[^A-Za-z0-9_-]/g, '_')}-`;
+async function stopExecutions(deps: VersionHandlerDeps, stateMachineArn: string, config: ModelVersionConfig): Promise<void> {
+  const prefix = `${config.versionPrefix.replace(/[^A-Za-z0-9_-]/g, '_')}-`;
   let token: string | undefined;
   do {
     const page = await deps.sfn.send(new ListExecutionsCommand({ stateMachineArn, statusFilter: ExecutionStatus.RUNNING, nextToken: token }));
     for (const ex of page.executions ?? []) {
-      if (ex.name?.startsWith(prefix)) {
+      if (ex.name?.startsWith(prefix) && await isRunOfModel(deps, ex.executionArn ?? '', config)) {
         await deps.sfn.send(new StopExecutionCommand({ executionArn: ex.executionArn, error: 'ModelRemoved',
           cause: 'The model was removed from its stack' }));
       }
     }
     token = page.nextToken;
   } while (token);
+}
+
+/**
+ * The state machine is shared by the models of a stack: a name prefix also matches a longer prefix ('model' and 'model-b')
+ * and the same prefix in another project. The execution's input names the model's project and prefix.
+ */
+async function isRunOfModel(deps: VersionHandlerDeps, executionArn: string, config: ModelVersionConfig): Promise<boolean> {
+  const described = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
+  let input: unknown;
+  try {
+    input = JSON.parse(described.input ?? '');
+  } catch {
+    return false;
+  }
+  const run = (input as { config?: { projectName?: unknown; versionPrefix?: unknown } } | null)?.config;
+  return run?.projectName === config.projectName && run?.versionPrefix === config.versionPrefix;
 }
 
 async function stopVersions(deps: VersionHandlerDeps, projectArn: string, versionPrefix: string): Promise<void> {
@@ -170,12 +189,18 @@ export async function resolveVersionName(deps: VersionHandlerDeps, config: Model
   return versionNameFor(config.versionPrefix, fingerprint(...parts));
 }
 
-/** What identifies the current content of a remote source: the object's ETag and version, or the dataset's last update. */
+/**
+ * What identifies the current content of a remote source: the S3 manifest's bytes (hashed as they stream: not its ETag,
+ * which is no content hash under SSE-KMS, nor its version id, which changes when identical bytes are uploaded again,
+ * so that re-uploading an unchanged manifest trains nothing), or the dataset's last update.
+ */
 async function remoteFingerprint(deps: VersionHandlerDeps, source: DataSource | TestSource): Promise<string> {
   if (source.kind === 's3') {
-    const head = await deps.s3.send(new HeadObjectCommand({ Bucket: source.manifest.Bucket, Key: source.manifest.Name,
+    const object = await deps.s3.send(new GetObjectCommand({ Bucket: source.manifest.Bucket, Key: source.manifest.Name,
       VersionId: source.objectVersion || undefined }));
-    return `s3:${head.ETag ?? ''}:${head.VersionId ?? ''}`;
+    const hash = createHash('sha256');
+    for await (const chunk of object.Body as AsyncIterable<Uint8Array>) hash.update(chunk);
+    return `s3:${hash.digest('hex')}`;
   }
   if (source.kind === 'dataset') {
     const d = await deps.rekognition.send(new DescribeDatasetCommand({ DatasetArn: source.datasetArn }));
