@@ -3,19 +3,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { CreateDatasetCommand, CreateProjectCommand, CreateProjectVersionCommand, DescribeDatasetCommand, DescribeProjectVersionsCommand,
-  RekognitionClient, StartProjectVersionCommand } from '@aws-sdk/client-rekognition';
+  RekognitionClient } from '@aws-sdk/client-rekognition';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { SFNClient } from '@aws-sdk/client-sfn';
 
 import { gate } from '../../../lambda/gate/gate';
-import { isComplete, onEvent } from '../../../lambda/model-version/handler';
 import { checkManifests, prepare, probe, rewriteSourceRefs } from '../../../lambda/prepare/prepare';
 import { LabelSource } from '../../../lib/data/label-source';
 import { localManifestFromFolder, prepareLocalData } from '../../../lib/data/local';
 import { LocalCloud, startLocalCloud } from '../../../lib/emulator/local-cloud';
 import { ModelVersionConfig, runConfigFor, versionNameFor } from '../../../lib/model/contracts';
+import { writeZip } from '../../../lib/runner/zip';
 import { classificationSamples, writeSamplesToFolder } from '../../../lib/samples/shapes';
-import { writeZip } from './zip-writer';
 
 // The handlers' logic against the Rekognition emulator and a local S3, through the real SDK clients.
 let cloud: LocalCloud;
@@ -124,7 +122,8 @@ describe('prepare handler against the emulator', () => {
   });
 });
 
-describe('gate and model-version handlers against the emulator', () => {
+// The model-version handler is tested against a local Step Functions in test/lambda/model-version/.
+describe('gate handler against the emulator', () => {
   let versionArn: string;
 
   beforeAll(async () => {
@@ -149,42 +148,5 @@ describe('gate and model-version handlers against the emulator', () => {
       { rekognition, s3 });
     expect(failed.passed).toBe(false);
     expect(failed.reason).toMatch(/^Evaluation gate failed: overall F1 0\.8\d\d is below minF1 0\.990$/);
-  });
-
-  test('GIVEN a Create THEN onEvent starts one execution named after the version and request, with the version name', async () => {
-    const started: Array<{ name?: string; input?: string }> = [];
-    const sfn = { send: async (cmd: { input: { name?: string; input?: string } }) => {
-      started.push(cmd.input);
-      return { executionArn: `arn:exec:${cmd.input.name}` };
-    } } as unknown as SFNClient;
-    const result = await onEvent({ RequestType: 'Create', RequestId: 'r-1',
-      ResourceProperties: { Config: JSON.stringify(config), StateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:m' } },
-    { rekognition, s3, sfn });
-    expect(result.PhysicalResourceId).toBe('p1/model');
-    expect(result.Data).toMatchObject({ VersionName: versionName });
-    expect(started).toHaveLength(1);
-    expect(started[0].name).toMatch(/^model-0123456789abcdef-[0-9a-f]{8}$/);
-    expect(JSON.parse(started[0].input!)).toMatchObject({ config: { versionName, projectArn }, loops: { training: { n: 0 } } });
-  });
-
-  test('GIVEN a running version WHEN the model is deleted under DESTROY THEN isComplete stops it, then deletes it', async () => {
-    await rekognition.send(new StartProjectVersionCommand({ ProjectVersionArn: versionArn, MinInferenceUnits: 1 }));
-    const status = () => rekognition.send(new DescribeProjectVersionsCommand({ ProjectArn: projectArn })).then((r) => r.ProjectVersionDescriptions
-      ?.find((v) => v.ProjectVersionArn === versionArn)?.Status);
-    await untilStatus(status, ['RUNNING']);
-    const sfn = { send: async () => ({ executions: [] }) } as unknown as SFNClient;
-    const event = { RequestType: 'Delete' as const, RequestId: 'r-2', PhysicalResourceId: 'p1/model',
-      ResourceProperties: { Config: JSON.stringify(config), StateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:m' } };
-    await onEvent(event, { rekognition, s3, sfn });
-    expect(await status()).toBe('STOPPING');
-    let done = false;
-    for (let i = 0; i < 20 && !done; i++) {
-      done = (await isComplete(event, { rekognition, s3, sfn })).IsComplete;
-      cloud.clock.advance(60_000);
-      await cloud.emulator.idle();
-    }
-    expect(done).toBe(true);
-    expect(await status()).toBeUndefined();
-    expect(cloud.usage().running).toEqual([]);
   });
 });
