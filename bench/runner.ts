@@ -34,6 +34,7 @@ async function main(): Promise<number> {
     const rekognition = new Rekognition({ endpoint: cloud.rekognitionEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
     const deployStart = Date.now();
     await runner.deploy(outdir);
+    await runner.settle();
     const deploySeconds = (Date.now() - deployStart) / 1000;
     const models = [];
     for (const execution of runner.executions()) {

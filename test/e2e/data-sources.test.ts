@@ -61,6 +61,8 @@ describe('a model from an S3 manifest, with the service\'s split and a KMS key, 
 
     // WHEN the app is deployed
     const deployed = await runner.deploy(synthApp(path.join(dir, 'cdk.out')));
+    // The stack completes when the wait condition is signalled; the workflow still has its last steps to run.
+    await runner.settle();
 
     // THEN the stack is created and the workflow succeeded through the service split and the keyed CreateProjectVersion
     expect(deployed.stacks.map((s) => s.status)).toEqual(['CREATE_COMPLETE']);

@@ -31,6 +31,7 @@ describe('GitOps: the manifest in git decides what trains', () => {
     session = await openSession(path.join(dir, 'state'));
     const { runner, rekognition, requests } = session;
     await runner.deploy(v1App);
+    await runner.settle();
     const v1 = Object.keys(await versionStatuses(rekognition));
     expect(v1).toHaveLength(1);
     const v1Arn = servingVersion(runner);
@@ -48,6 +49,7 @@ describe('GitOps: the manifest in git decides what trains', () => {
     fs.writeFileSync(manifest(), manifestFor(samples, { line: 2, label: 'blue-square' }));
     const v2App = synthTestApp(path.join(dir, 'v2.out'), { manifest: manifest(), imagesDir: path.join(dir, 'images') });
     const updated = await runner.deploy(v2App);
+    await runner.settle();
 
     // THEN the model-version resource is updated in place and its wait condition replaced (new one created, old one cleaned up)
     const result = updated.stacks[0];

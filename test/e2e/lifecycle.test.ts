@@ -39,6 +39,8 @@ describe('the example app, deployed offline from import to destroy', () => {
 
     // WHEN the app is deployed
     const deployed = await runner.deploy(outdir);
+    // The stack completes when the wait conditions are signalled; each workflow still has its last steps to run.
+    await runner.settle();
 
     // THEN the stack is created and each model's workflow succeeded and signalled its wait condition
     expect(deployed.stacks.map((s) => [s.stackName, s.status])).toEqual([['CustomLabelsShapes', 'CREATE_COMPLETE']]);

@@ -240,18 +240,30 @@ const distributeDatasetEntries: Handler = (core, p) => {
 };
 
 /**
- * Moves a seeded-random 20% of the labeled entries to TEST. [inferred] It fails (undefined) when a label has fewer than
- * 2 labeled entries, since one side would then have none of it; unlabeled entries stay in TRAIN.
+ * Moves about 20% of each label's labeled entries to TEST, at least one per label, in a seeded-random order.
+ * [inferred] The reference says "20% of the training entries move" and documents
+ * ERROR_INSUFFICIENT_IMAGES_PER_LABEL_FOR_DISTRIBUTE, which only makes sense if the split looks at each label: so a
+ * label needs 2 labeled entries (one per side) or the distribution fails (undefined), and an entry moves only while it
+ * leaves each of its labels at least one entry in TRAIN. Unlabeled entries and entries with errors stay in TRAIN.
  */
 function distribute(train: DatasetRecord): { train: EntryRecord[]; test: EntryRecord[] } | undefined {
-  const counts = new Map<string, number>();
-  train.entries.forEach((e) => e.labels.forEach((l) => counts.set(l, (counts.get(l) ?? 0) + 1)));
-  if (counts.size === 0 || [...counts.values()].some((n) => n < 2)) return undefined;
   const labeled = train.entries.filter((e) => e.labels.length > 0 && !e.hasErrors);
+  const left = new Map<string, number>();
+  labeled.forEach((e) => e.labels.forEach((l) => left.set(l, (left.get(l) ?? 0) + 1)));
+  if (left.size === 0 || [...left.values()].some((n) => n < 2)) return undefined;
+  const wanted = new Map([...left].map(([label, n]) => [label, Math.max(1, Math.round(n * DISTRIBUTE_SHARE))]));
   const seed = createHash('sha256').update(train.arn).digest().readUInt32BE(0);
   const random = mulberry32(seed);
   const order = labeled.map((e) => ({ e, r: random() })).sort((a, b) => a.r - b.r).map((x) => x.e);
-  const moved = new Set(order.slice(0, Math.max(1, Math.round(labeled.length * DISTRIBUTE_SHARE))));
+  const moved = new Set<EntryRecord>();
+  for (const e of order) {
+    if (!e.labels.some((l) => wanted.get(l)! > 0) || e.labels.some((l) => left.get(l)! < 2)) continue;
+    moved.add(e);
+    for (const l of e.labels) {
+      wanted.set(l, wanted.get(l)! - 1);
+      left.set(l, left.get(l)! - 1);
+    }
+  }
   return { train: train.entries.filter((e) => !moved.has(e)), test: train.entries.filter((e) => moved.has(e)) };
 }
 

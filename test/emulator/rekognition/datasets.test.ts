@@ -146,7 +146,7 @@ describe('datasets over the wire', () => {
     expect(labels.DatasetLabelDescriptions!.map((l) => [l.LabelName, l.LabelStats!.EntryCount])).toEqual([['bird', 2], ['cat', 1]]);
   });
 
-  test('DistributeDatasetEntries moves 20% of TRAIN into the empty TEST', async () => {
+  test('DistributeDatasetEntries moves 20% of each label of TRAIN into the empty TEST', async () => {
     const lines = Array.from({ length: 20 }, (_, i) => classificationLine(ref(100 + i), i % 2 ? 'cat' : 'dog'));
     const train = await importManifest(lines);
     const { DatasetArn: test } = await world.rekognition.send(new CreateDatasetCommand({ ProjectArn: projectArn, DatasetType: 'TEST' }));
@@ -160,6 +160,9 @@ describe('datasets over the wire', () => {
     const trainRefs = (await world.rekognition.send(new ListDatasetEntriesCommand({ DatasetArn: train }))).DatasetEntries!;
     const testRefs = (await world.rekognition.send(new ListDatasetEntriesCommand({ DatasetArn: test }))).DatasetEntries!;
     expect(new Set([...trainRefs, ...testRefs]).size).toBe(20);
+    // AND each label gets its 20% (2 of its 10 images) on the TEST side
+    const testLabels = await world.rekognition.send(new ListDatasetLabelsCommand({ DatasetArn: test }));
+    expect(testLabels.DatasetLabelDescriptions!.map((l) => [l.LabelName, l.LabelStats!.EntryCount])).toEqual([['cat', 2], ['dog', 2]]);
     // a non-empty TEST is refused
     const err = await errorOf(world.rekognition.send(new DistributeDatasetEntriesCommand({ Datasets: [{ Arn: train }, { Arn: test }] })));
     expect(err.name).toBe('InvalidParameterException');
