@@ -67,35 +67,9 @@ export class LocalImageInspector implements ImageInspector, SyncImageInspector {
     }
   }
 
-  async probe(_bucket: string, key: string): Promise<ImageProbe> {
-    const file = this.resolve(key);
-    if (!file) return { exists: false };
-    let handle: fs.promises.FileHandle;
-    try {
-      handle = await fs.promises.open(file, 'r');
-    } catch {
-      return { exists: false };
-    }
-    try {
-      const stat = await handle.stat();
-      if (!stat.isFile()) return { exists: false };
-      const header = Buffer.alloc(Math.min(HEADER_BYTES, stat.size));
-      const { bytesRead } = await handle.read(header, 0, header.length, 0);
-      const probe = probeImageHeader(header.subarray(0, bytesRead), stat.size);
-      if (probe.format === 'jpeg' && probe.width === undefined && stat.size > bytesRead) {
-        // Rare (SOF behind more than 64 KiB of metadata): read the few marker headers synchronously.
-        Object.assign(probe, walkJpegMarkers((pos, len) => {
-          const b = Buffer.alloc(len);
-          const got = fs.readSync(handle.fd, b, 0, len, pos);
-          return b.subarray(0, got);
-        }, stat.size));
-      }
-      return probe;
-    } catch {
-      return { exists: false };
-    } finally {
-      await handle.close();
-    }
+  /** The same as probeSync: reading a header from a local disk takes microseconds, so async I/O would add only overhead. */
+  async probe(bucket: string, key: string): Promise<ImageProbe> {
+    return this.probeSync(bucket, key);
   }
 
   private resolve(key: string): string | undefined {
