@@ -79,6 +79,47 @@ function counter(loop: string, limit: string, next: string, onLimit: string): Re
 }
 
 const describeVersion = { 'ProjectArn.$': '$.config.projectArn', 'VersionNames.$': 'States.Array($.config.versionName)' };
+interface VersionPoll {
+  /** `Training` or `Starting`: names the states (`Describe<name>`, `<name>Visible`, `<name>State`) and `$.<name lower-cased>`. */
+  readonly name: string;
+  /** The Wait state's name, the loop's entry. */
+  readonly wait: string;
+  /** `$.limits.<pollSeconds>` is the wait; `$.limits.<limit>` bounds the number of polls. */
+  readonly pollSeconds: string;
+  readonly limit: string;
+  /** [status, next state] pairs that leave the loop. */
+  readonly done: [string, string];
+  readonly failed: [string, string];
+  readonly tooLong: string;
+  readonly onError: string;
+}
+
+/** Wait -> DescribeProjectVersions -> Choice on the version's status, bounded by a counter (the version may not be listed yet). */
+function versionPoll(o: VersionPoll): Record<string, State> {
+  const key = o.name.toLowerCase();
+  const status = `$.${key}.descriptions[0].Status`;
+  return {
+    [o.wait]: { Type: 'Wait', SecondsPath: `$.limits.${o.pollSeconds}`, Next: `Describe${o.name}` },
+    [`Describe${o.name}`]: rekognition('describeProjectVersions', describeVersion, `${o.name}Visible`, {
+      ResultSelector: { 'descriptions.$': '$.ProjectVersionDescriptions' }, ResultPath: `$.${key}`, Catch: catchTo(o.onError),
+    }),
+    [`${o.name}Visible`]: {
+      Type: 'Choice',
+      Choices: [{ Variable: status, IsPresent: true, Next: `${o.name}State` }],
+      Default: `Count${o.name}`,
+    },
+    [`${o.name}State`]: {
+      Type: 'Choice',
+      Choices: [
+        { Variable: status, StringEquals: o.done[0], Next: o.done[1] },
+        { Variable: status, StringEquals: o.failed[0], Next: o.failed[1] },
+      ],
+      Default: `Count${o.name}`,
+    },
+    ...counter(key, o.limit, o.wait, o.tooLong),
+  };
+}
+
 
 /** Builds the definition. Function ARNs may be CDK tokens (the caller renders with Stack.toJsonString). */
 export function buildWorkflowDefinition(arns: WorkflowFunctionArns): State {
@@ -278,24 +319,9 @@ export function buildWorkflowDefinition(arns: WorkflowFunctionArns): State {
       'KmsKeyId.$': '$.config.kmsKeyId',
       'Tags.$': '$.config.tags',
     }, 'WaitForTraining', { ResultSelector: { 'arn.$': '$.ProjectVersionArn' }, ResultPath: '$.version', Catch: catchTo('NotifyFailure') }),
-    WaitForTraining: { Type: 'Wait', SecondsPath: '$.limits.trainingPollSeconds', Next: 'DescribeTraining' },
-    DescribeTraining: rekognition('describeProjectVersions', describeVersion, 'TrainingVisible', {
-      ResultSelector: { 'descriptions.$': '$.ProjectVersionDescriptions' }, ResultPath: '$.training', Catch: catchTo('NotifyFailure'),
-    }),
-    TrainingVisible: {
-      Type: 'Choice',
-      Choices: [{ Variable: '$.training.descriptions[0].Status', IsPresent: true, Next: 'TrainingState' }],
-      Default: 'CountTraining',
-    },
-    TrainingState: {
-      Type: 'Choice',
-      Choices: [
-        { Variable: '$.training.descriptions[0].Status', StringEquals: 'TRAINING_COMPLETED', Next: 'GetServingVersion' },
-        { Variable: '$.training.descriptions[0].Status', StringEquals: 'TRAINING_FAILED', Next: 'TrainingFailed' },
-      ],
-      Default: 'CountTraining',
-    },
-    ...counter('training', 'maxTrainingPolls', 'WaitForTraining', 'TrainingTooLong'),
+    ...versionPoll({ name: 'Training', wait: 'WaitForTraining', pollSeconds: 'trainingPollSeconds', limit: 'maxTrainingPolls',
+      done: ['TRAINING_COMPLETED', 'GetServingVersion'], failed: ['TRAINING_FAILED', 'TrainingFailed'], tooLong: 'TrainingTooLong',
+      onError: 'NotifyFailure' }),
     // Custom Labels has no API to stop a training: the version finishes on its own and is left (stopped) for teardown.
     TrainingTooLong: failWith('Timeout', {
       'Cause.$': "States.Format('Training of {} did not finish within trainingTimeout ({} seconds)', $.config.versionName, "
@@ -344,24 +370,8 @@ export function buildWorkflowDefinition(arns: WorkflowFunctionArns): State {
       'MinInferenceUnits.$': '$.config.deployment.minInferenceUnits',
       'MaxInferenceUnits.$': '$.config.deployment.maxInferenceUnits',
     }, 'WaitForRunning', { ResultPath: null, Catch: catchTo('CleanUpNewVersion') }),
-    WaitForRunning: { Type: 'Wait', SecondsPath: '$.limits.startPollSeconds', Next: 'DescribeStarting' },
-    DescribeStarting: rekognition('describeProjectVersions', describeVersion, 'StartingVisible', {
-      ResultSelector: { 'descriptions.$': '$.ProjectVersionDescriptions' }, ResultPath: '$.starting', Catch: catchTo('CleanUpNewVersion'),
-    }),
-    StartingVisible: {
-      Type: 'Choice',
-      Choices: [{ Variable: '$.starting.descriptions[0].Status', IsPresent: true, Next: 'StartingState' }],
-      Default: 'CountStarting',
-    },
-    StartingState: {
-      Type: 'Choice',
-      Choices: [
-        { Variable: '$.starting.descriptions[0].Status', StringEquals: 'RUNNING', Next: 'Promote' },
-        { Variable: '$.starting.descriptions[0].Status', StringEquals: 'FAILED', Next: 'StartFailed' },
-      ],
-      Default: 'CountStarting',
-    },
-    ...counter('starting', 'maxStartPolls', 'WaitForRunning', 'StartTooLong'),
+    ...versionPoll({ name: 'Starting', wait: 'WaitForRunning', pollSeconds: 'startPollSeconds', limit: 'maxStartPolls',
+      done: ['RUNNING', 'Promote'], failed: ['FAILED', 'StartFailed'], tooLong: 'StartTooLong', onError: 'CleanUpNewVersion' }),
     StartTooLong: failWith('Timeout', { Cause: 'The model version did not reach RUNNING within the workflow\'s bound' }, 'CleanUpNewVersion'),
     StartFailed: failWith('StartFailed', { Cause: 'Starting the model version failed', 'details.$': '$.starting.descriptions[0]' },
       'CleanUpNewVersion'),
