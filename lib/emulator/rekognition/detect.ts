@@ -1,3 +1,4 @@
+import { probeImageHeader } from '../../manifest/image';
 import { MANIFEST_LIMITS } from '../../manifest/types';
 import { detect, ImageDecodeError, imageFormat } from '../learner';
 import { EmulatorCore } from './core';
@@ -45,6 +46,20 @@ async function readImage(core: EmulatorCore, image: Params): Promise<Buffer> {
   return bytes;
 }
 
+/**
+ * Inference takes 64..4096 px a side and an aspect ratio of at most 20:1 (reference §6.1, detection limits).
+ * [inferred] The reference names no error for these: InvalidParameterException, as for other input the service refuses.
+ */
+function checkDimensions(bytes: Buffer): void {
+  const { width, height } = probeImageHeader(bytes, bytes.length);
+  if (width === undefined || height === undefined) return; // undecodable headers are the decoder's to refuse
+  const { minImageSide: min, maxImageSide: max, maxAspectRatio } = MANIFEST_LIMITS;
+  if (Math.min(width, height) < min || Math.max(width, height) > max || Math.max(width, height) / Math.min(width, height) > maxAspectRatio) {
+    throw invalidParameter(`The image is ${width}x${height} pixels; images must be ${min} to ${max} pixels a side with an aspect ratio `
+      + `of at most ${maxAspectRatio}:1.`);
+  }
+}
+
 export const detectCustomLabels: Handler = async (core, p) => {
   const arn = p.str('ProjectVersionArn', { ...RULES.versionArn, required: true });
   const image = p.obj('Image', true);
@@ -57,6 +72,7 @@ export const detectCustomLabels: Handler = async (core, p) => {
   spendThroughput(core, arn, version.meter.runningUnits ?? version.minInferenceUnits ?? 1);
   const bytes = await readImage(core, image);
   if (imageFormat(bytes) === undefined) throw new ServiceError('InvalidImageFormatException', 'Request has unsupported image format');
+  checkDimensions(bytes);
   let raw;
   try {
     raw = detect(model, bytes);

@@ -6,7 +6,7 @@ import {
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 
 import { ERRORS } from '../../../lib/manifest/types';
-import { classificationSamples } from '../../../lib/samples';
+import { classificationSamples, renderPng } from '../../../lib/samples';
 import { DATA_BUCKET, errorOf, OUTPUT_BUCKET, put, startWorld, uploadClassification, World } from '../helpers';
 
 const PER_LABEL_TRAIN = 10;
@@ -159,10 +159,17 @@ describe('model versions over the wire: training, evaluation files, start/stop, 
     expect(expected).toContain('red-circle');
   });
 
-  test('DetectCustomLabels image errors: over 4 MB, not PNG/JPEG, missing S3 object; an S3 object works', async () => {
+  test('DetectCustomLabels image errors: over 4 MB, sides or aspect ratio out of bounds, not PNG/JPEG, missing S3 object; an S3 object works', async () => {
     const big = Buffer.alloc(4 * 1024 * 1024 + 1);
     expect((await errorOf(world.rekognition.send(new DetectCustomLabelsCommand({ ProjectVersionArn: versionArn, Image: { Bytes: big } })))).name)
       .toBe('ImageTooLargeException');
+    // a PNG smaller than 64 px a side, and one wider than 20:1
+    for (const [w, h] of [[63, 63], [2100, 100]]) {
+      const png = renderPng(w, h, []);
+      const err = await errorOf(world.rekognition.send(new DetectCustomLabelsCommand({ ProjectVersionArn: versionArn, Image: { Bytes: png } })));
+      expect([err.name, err.message]).toEqual(['InvalidParameterException',
+        `The image is ${w}x${h} pixels; images must be 64 to 4096 pixels a side with an aspect ratio of at most 20:1.`]);
+    }
     const gif = Buffer.from('GIF89a....................');
     expect((await errorOf(world.rekognition.send(new DetectCustomLabelsCommand({ ProjectVersionArn: versionArn, Image: { Bytes: gif } })))).name)
       .toBe('InvalidImageFormatException');
