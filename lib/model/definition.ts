@@ -80,7 +80,7 @@ function counter(loop: string, limit: string, next: string, onLimit: string): Re
 
 const describeVersion = { 'ProjectArn.$': '$.config.projectArn', 'VersionNames.$': 'States.Array($.config.versionName)' };
 interface VersionPoll {
-  /** `Training` or `Starting`: names the states (`Describe<name>`, `<name>Visible`, `<name>State`) and `$.<name lower-cased>`. */
+  /** `Training`, `Starting` or `Stopping`: names the states (`Describe<name>`, `<name>Visible`, `<name>State`) and `$.<name lower-cased>`. */
   readonly name: string;
   /** The Wait state's name, the loop's entry. */
   readonly wait: string;
@@ -89,7 +89,8 @@ interface VersionPoll {
   readonly limit: string;
   /** [status, next state] pairs that leave the loop. */
   readonly done: [string, string];
-  readonly failed: [string, string];
+  /** Absent for a loop whose operation has no failed status (a stop ends STOPPED). */
+  readonly failed?: [string, string];
   readonly tooLong: string;
   readonly onError: string;
 }
@@ -112,7 +113,7 @@ function versionPoll(o: VersionPoll): Record<string, State> {
       Type: 'Choice',
       Choices: [
         { Variable: status, StringEquals: o.done[0], Next: o.done[1] },
-        { Variable: status, StringEquals: o.failed[0], Next: o.failed[1] },
+        ...(o.failed ? [{ Variable: status, StringEquals: o.failed[0], Next: o.failed[1] }] : []),
       ],
       Default: `Count${o.name}`,
     },
@@ -360,11 +361,56 @@ export function buildWorkflowDefinition(arns: WorkflowFunctionArns): State {
     AlreadyRunning: {
       Type: 'Choice',
       Choices: [
-        { Variable: '$.gate.status', StringEquals: 'RUNNING', Next: 'Promote' },
+        { Variable: '$.gate.status', StringEquals: 'RUNNING', Next: 'DescribeDeployed' },
         { Variable: '$.gate.status', StringEquals: 'STARTING', Next: 'WaitForRunning' },
       ],
       Default: 'StartVersion',
     },
+    // An adopted version may run with other inference units than configured (only the deployment changed): the service
+    // cannot change the units of a running model (reference §4, §9), so it is stopped and started again.
+    DescribeDeployed: rekognition('describeProjectVersions', describeVersion, 'DeployedUnitsKnown', {
+      ResultSelector: { 'descriptions.$': '$.ProjectVersionDescriptions' }, ResultPath: '$.deployed', Catch: catchTo('CleanUpNewVersion'),
+    }),
+    // Units the service does not report are not worth downtime: keep the version as it runs.
+    DeployedUnitsKnown: {
+      Type: 'Choice',
+      Choices: [{ Variable: '$.deployed.descriptions[0].MinInferenceUnits', IsPresent: true, Next: 'SameMinUnits' }],
+      Default: 'Promote',
+    },
+    SameMinUnits: {
+      Type: 'Choice',
+      Choices: [
+        { Not: { Variable: '$.deployed.descriptions[0].MinInferenceUnits', NumericEqualsPath: '$.config.deployment.minInferenceUnits' },
+          Next: 'StopForNewUnits' },
+        { Variable: '$.deployed.descriptions[0].MaxInferenceUnits', IsPresent: true, Next: 'SameMaxUnits' },
+      ],
+      Default: 'NoMaxUnits',
+    },
+    SameMaxUnits: {
+      Type: 'Choice',
+      Choices: [{ Variable: '$.deployed.descriptions[0].MaxInferenceUnits', NumericEqualsPath: '$.config.deployment.maxInferenceUnits',
+        Next: 'Promote' }],
+      Default: 'StopForNewUnits',
+    },
+    // [inferred] a model started without MaxInferenceUnits does not scale: the same as a maximum equal to the minimum.
+    NoMaxUnits: {
+      Type: 'Choice',
+      Choices: [{ Variable: '$.config.deployment.maxInferenceUnits', NumericEqualsPath: '$.config.deployment.minInferenceUnits',
+        Next: 'Promote' }],
+      Default: 'StopForNewUnits',
+    },
+    StopForNewUnits: rekognition('stopProjectVersion', { 'ProjectVersionArn.$': '$.version.arn' }, 'StartStoppingCount', {
+      ResultPath: null, Catch: catchTo('CleanUpNewVersion'),
+    }),
+    // The execution input has no counter for this loop (contracts.ts); an intrinsic makes the 0 a Pass Result cannot.
+    StartStoppingCount: { Type: 'Pass', Parameters: { 'n.$': 'States.MathAdd(0, 0)' }, ResultPath: '$.loops.stopping', Next: 'WaitForStopped' },
+    // A stop takes less than a start: the start's bounds (30 min) apply.
+    ...versionPoll({ name: 'Stopping', wait: 'WaitForStopped', pollSeconds: 'startPollSeconds', limit: 'maxStartPolls',
+      done: ['STOPPED', 'StartVersion'], tooLong: 'StopTooLong', onError: 'CleanUpNewVersion' }),
+    StopTooLong: failWith('Timeout', {
+      'Cause.$': "States.Format('Version {} did not stop within the workflow bound, so its new inference units were not applied', "
+        + '$.config.versionName)',
+    }, 'CleanUpNewVersion'),
     StartVersion: rekognition('startProjectVersion', {
       'ProjectVersionArn.$': '$.version.arn',
       'MinInferenceUnits.$': '$.config.deployment.minInferenceUnits',

@@ -45,7 +45,16 @@ export interface EvaluationGate {
   readonly mustNotRegress?: boolean;
 }
 
-/** How a version that passed the gate is started. Billing: about $4 per inference unit and hour while running. */
+/**
+ * How a version that passed the gate is started. Billing: about $4 per inference unit and hour while running.
+ *
+ * Changing only these settings trains nothing (the version name hashes the data and training settings), but the service
+ * cannot change the inference units of a running model: the workflow stops the running version and starts it again with
+ * the new units. That is downtime for the serving version, about 10 to 20 minutes, during which DetectCustomLabels fails
+ * (the serving parameter keeps naming the version). If the new start fails (e.g. a quota on inference units), the version
+ * stays stopped, the workflow reports the failure and the stack update fails (the stack waits on a new wait condition
+ * for every change of the data, the gate or these settings).
+ */
 export interface ModelDeployment {
   /** Inference units to start with (>= 1). @see https://docs.aws.amazon.com/rekognition/latest/APIReference/API_StartProjectVersion.html */
   readonly minInferenceUnits: number;
@@ -291,8 +300,17 @@ export class CustomLabelsModel extends Resource implements ICustomLabelsModel {
       description: `ARN of the serving version of Custom Labels model ${path} (updated by its workflow)`.slice(0, 1024),
     });
 
+    const gateSettings = { minF1: gate.minF1 ?? 0, minLabelF1: gate.minLabelF1 ?? 0, mustNotRegress: gate.mustNotRegress ?? false };
+    const deploymentSettings = {
+      enabled: props.deployment !== undefined,
+      minInferenceUnits: props.deployment?.minInferenceUnits ?? 1,
+      maxInferenceUnits: props.deployment?.maxInferenceUnits ?? props.deployment?.minInferenceUnits ?? 1,
+    };
+    // A wait condition cannot be updated, only replaced: a new one for every change the workflow acts on (the data, the
+    // gate, the deployment), so that the stack waits for the outcome of each, a restart with new units included.
+    const waitKey = fingerprint(synthFingerprint, JSON.stringify(gateSettings), JSON.stringify(deploymentSettings)).slice(0, 8);
     let handle: cfn.CfnWaitConditionHandle | undefined;
-    if (blocking) handle = new cfn.CfnWaitConditionHandle(this, `WaitHandle${synthFingerprint.slice(0, 8)}`);
+    if (blocking) handle = new cfn.CfnWaitConditionHandle(this, `WaitHandle${waitKey}`);
 
     const removal = props.removalPolicy
       ?? (props.project instanceof CustomLabelsProject ? props.project.removalPolicy : RemovalPolicy.RETAIN);
@@ -310,12 +328,8 @@ export class CustomLabelsModel extends Resource implements ICustomLabelsModel {
       outputBucket: outputBucket.bucketName,
       kmsKeyId: props.encryptionKey?.keyArn ?? '',
       tags: props.tags ?? {},
-      gate: { minF1: gate.minF1 ?? 0, minLabelF1: gate.minLabelF1 ?? 0, mustNotRegress: gate.mustNotRegress ?? false },
-      deployment: {
-        enabled: props.deployment !== undefined,
-        minInferenceUnits: props.deployment?.minInferenceUnits ?? 1,
-        maxInferenceUnits: props.deployment?.maxInferenceUnits ?? props.deployment?.minInferenceUnits ?? 1,
-      },
+      gate: gateSettings,
+      deployment: deploymentSettings,
       trainingTimeoutSeconds: timeout.toSeconds(),
       servingParameterName: this.servingVersionParameter.parameterName,
       waitHandleUrl: handle ? handle.ref : '',
@@ -342,7 +356,7 @@ export class CustomLabelsModel extends Resource implements ICustomLabelsModel {
     }
 
     if (handle) {
-      this.waitCondition = new cfn.CfnWaitCondition(this, `WaitForVersion${synthFingerprint.slice(0, 8)}`, {
+      this.waitCondition = new cfn.CfnWaitCondition(this, `WaitForVersion${waitKey}`, {
         handle: handle.ref,
         timeout: String(timeout.toSeconds()),
         count: 1,

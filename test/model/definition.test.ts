@@ -53,7 +53,8 @@ describe('workflow definition (static)', () => {
 
   test('every Wait state is inside a loop bounded by a counter', () => {
     const waits = Object.entries(states).filter(([, s]) => s.Type === 'Wait').map(([n]) => n);
-    expect(waits.sort()).toEqual(['WaitForDatasets', 'WaitForDatasetsDeleted', 'WaitForRunning', 'WaitForTraining', 'WaitWhileProjectBusy']);
+    expect(waits.sort()).toEqual(['WaitForDatasets', 'WaitForDatasetsDeleted', 'WaitForRunning', 'WaitForStopped', 'WaitForTraining',
+      'WaitWhileProjectBusy']);
     const limits = Object.values(states).filter((s) => s.Type === 'Choice')
       .flatMap((s) => (s.Choices as State[]).filter((c) => typeof c.NumericGreaterThanPath === 'string').map(() => s.Default));
     // The limit Choices' Default leads back into each wait (so each wait is only reached through a counter).
@@ -225,7 +226,65 @@ describe('workflow definition (run against the Rekognition emulator)', () => {
     expect(await datasetsOf(world, project)).toEqual(datasetsBefore);
     expect(servingValue(project)).toBe(servingArn);
     expect(runningVersions(world, project)).toEqual([servingArn]);
-    expect(taskCalls(run).map((c) => c.state)).not.toContain('StopPreviousVersion');
+    // Same inference units: the units were looked at, and nothing was stopped or started.
+    const calls = taskCalls(run).map((c) => c.state);
+    expect(calls).toContain('DescribeDeployed');
+    expect(calls.filter((c) => /:(stop|start)ProjectVersion$/.test(String(states[c].Resource)))).toEqual([]);
+  });
+
+  test.each([
+    { change: 'minInferenceUnits 1 -> 2', units: { minInferenceUnits: 2, maxInferenceUnits: 2 } },
+    { change: 'maxInferenceUnits 1 -> 3', units: { minInferenceUnits: 1, maxInferenceUnits: 3 } },
+  ])('GIVEN a version running with 1 unit WHEN only the deployment changes ($change) THEN it is stopped and started again with the new units',
+    async ({ units }) => {
+      const { project, servingArn } = await servingProject(`units-${units.minInferenceUnits}-${units.maxInferenceUnits}`);
+      const name = versionName(`units-${units.minInferenceUnits}-${units.maxInferenceUnits}-old`);
+      expect((await versionsOf(world, project))[name]).toMatchObject({ MinInferenceUnits: 1, MaxInferenceUnits: 1 });
+      const datasetsBefore = await datasetsOf(world, project);
+
+      const run = await runWorkflow(world, project, configFor(project, { deployment: { enabled: true, ...units } }), name);
+
+      succeeded(run);
+      const versions = await versionsOf(world, project);
+      // No new training: the one version, the same ARN, running with the configured units and still serving.
+      expect(Object.keys(versions)).toEqual([name]);
+      expect(versions[name]).toMatchObject({ ProjectVersionArn: servingArn, Status: 'RUNNING', MinInferenceUnits: units.minInferenceUnits,
+        MaxInferenceUnits: units.maxInferenceUnits });
+      expect(await datasetsOf(world, project)).toEqual(datasetsBefore);
+      expect(servingValue(project)).toBe(servingArn);
+      expect(runningVersions(world, project)).toEqual([servingArn]);
+      const calls = taskCalls(run);
+      const states = calls.map((c) => c.state);
+      expect(states).not.toContain('CreateVersion');
+      expect(states).not.toContain('StopPreviousVersion');
+      // Stopped once, started only after the service reported it STOPPED, promoted (again) once it runs.
+      expect(calls.filter((c) => c.state === 'StopForNewUnits')).toEqual([{ state: 'StopForNewUnits' }]);
+      expect(calls.filter((c) => c.state === 'StartVersion')).toEqual([{ state: 'StartVersion' }]);
+      expect(states.indexOf('StartVersion')).toBeGreaterThan(states.lastIndexOf('DescribeStopping'));
+      expect(states.indexOf('DescribeStopping')).toBeGreaterThan(states.indexOf('StopForNewUnits'));
+      expect(states.indexOf('Promote')).toBeGreaterThan(states.lastIndexOf('DescribeStarting'));
+      expect(run.signals).toEqual([expect.objectContaining({ Status: 'SUCCESS', UniqueId: name })]);
+    });
+
+  test('GIVEN the stop for new units is refused THEN the run fails and the version keeps serving with its old units', async () => {
+    const { project, servingArn } = await servingProject('unitsrefused');
+    const name = versionName('unitsrefused-old');
+    const message = 'The project version is being updated.';
+    world.cloud.emulator.faults.add({ operation: 'StopProjectVersion', error: 'ResourceInUseException', message, times: 1 });
+
+    const run = await runWorkflow(world, project, configFor(project, { deployment: { enabled: true, minInferenceUnits: 2, maxInferenceUnits: 2 } }),
+      name);
+
+    expect(run.status).toBe('FAILED');
+    expect(run.cause).toContain(`Rekognition.ResourceInUseException: ${message}`);
+    expect((await versionsOf(world, project))[name]).toMatchObject({ ProjectVersionArn: servingArn, Status: 'RUNNING', MinInferenceUnits: 1 });
+    expect(servingValue(project)).toBe(servingArn);
+    expect(runningVersions(world, project)).toEqual([servingArn]);
+    // The serving version is never stopped by the clean-up, and nothing was started.
+    const calls = taskCalls(run).map((c) => c.state);
+    expect(calls).not.toContain('StopNewVersion');
+    expect(calls).not.toContain('StartVersion');
+    expect(run.signals).toEqual([expect.objectContaining({ Status: 'FAILURE' })]);
   });
 
   test('GIVEN the service split THEN the test dataset is created empty and entries are distributed before training', async () => {
