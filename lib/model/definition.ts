@@ -121,6 +121,41 @@ function versionPoll(o: VersionPoll): Record<string, State> {
   };
 }
 
+/**
+ * `Publish<kind>Event` (EventBridge, always) then `HasTopicOn<kind>` / `Publish<kind>Message` (SNS, when a topic is set),
+ * then `end`. A publish that fails is noted in `$.publishError` and the run goes on: the outcome does not change.
+ */
+function publishOutcome(kind: string, detailType: State, subject: State, end: string): Record<string, State> {
+  const noted = (next: string): State[] => [{ ErrorEquals: ['States.ALL'], ResultPath: '$.publishError', Next: next }];
+  return {
+    [`Publish${kind}Event`]: {
+      Type: 'Task',
+      Resource: 'arn:aws:states:::events:putEvents',
+      Parameters: { Entries: [{ Source: EVENT_SOURCE, ...detailType, 'Detail.$': '$.outcome.detail' }] },
+      TimeoutSeconds: SDK_TIMEOUT,
+      Retry: serviceRetry,
+      ResultPath: null,
+      Catch: noted(`HasTopicOn${kind}`),
+      Next: `HasTopicOn${kind}`,
+    },
+    [`HasTopicOn${kind}`]: {
+      Type: 'Choice',
+      Choices: [{ Not: { Variable: '$.config.notificationTopicArn', StringEquals: '' }, Next: `Publish${kind}Message` }],
+      Default: end,
+    },
+    [`Publish${kind}Message`]: {
+      Type: 'Task',
+      Resource: 'arn:aws:states:::sns:publish',
+      Parameters: { 'TopicArn.$': '$.config.notificationTopicArn', 'Message.$': '$.outcome.message', ...subject },
+      TimeoutSeconds: SDK_TIMEOUT,
+      Retry: serviceRetry,
+      ResultPath: null,
+      Catch: noted(end),
+      Next: end,
+    },
+  };
+}
+
 
 /** Builds the definition. Function ARNs may be CDK tokens (the caller renders with Stack.toJsonString). */
 export function buildWorkflowDefinition(arns: WorkflowFunctionArns): State {
@@ -456,32 +491,8 @@ export function buildWorkflowDefinition(arns: WorkflowFunctionArns): State {
       ResultPath: '$.outcome',
       Catch: catchTo('NotifyFailure'),
     }),
-    PublishSuccessEvent: {
-      Type: 'Task',
-      Resource: 'arn:aws:states:::events:putEvents',
-      Parameters: { Entries: [{ Source: EVENT_SOURCE, 'DetailType.$': '$.outcome.detailType', 'Detail.$': '$.outcome.detail' }] },
-      TimeoutSeconds: SDK_TIMEOUT,
-      Retry: serviceRetry,
-      ResultPath: null,
-      // The stack has been told already; a lost event must not turn a deployed model into a failure.
-      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.publishError', Next: 'HasTopicOnSuccess' }],
-      Next: 'HasTopicOnSuccess',
-    },
-    HasTopicOnSuccess: {
-      Type: 'Choice',
-      Choices: [{ Not: { Variable: '$.config.notificationTopicArn', StringEquals: '' }, Next: 'PublishSuccessMessage' }],
-      Default: 'Succeeded',
-    },
-    PublishSuccessMessage: {
-      Type: 'Task',
-      Resource: 'arn:aws:states:::sns:publish',
-      Parameters: { 'TopicArn.$': '$.config.notificationTopicArn', 'Message.$': '$.outcome.message', 'Subject.$': '$.outcome.detailType' },
-      TimeoutSeconds: SDK_TIMEOUT,
-      Retry: serviceRetry,
-      ResultPath: null,
-      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.publishError', Next: 'Succeeded' }],
-      Next: 'Succeeded',
-    },
+    // The stack has been told already; a lost event or message must not turn a deployed model into a failure.
+    ...publishOutcome('Success', { 'DetailType.$': '$.outcome.detailType' }, { 'Subject.$': '$.outcome.detailType' }, 'Succeeded'),
     Succeeded: { Type: 'Succeed' },
 
     // A failure once the new version exists: stop it unless it is the one serving (the serving version stays untouched).
@@ -506,31 +517,7 @@ export function buildWorkflowDefinition(arns: WorkflowFunctionArns): State {
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.notifyError', Next: 'NotifyFailed' }],
     }),
     NotifyFailed: { Type: 'Fail', Error: 'NotifyFailed', Cause: 'The workflow failed and its notify step failed too; see the execution history' },
-    PublishFailureEvent: {
-      Type: 'Task',
-      Resource: 'arn:aws:states:::events:putEvents',
-      Parameters: { Entries: [{ Source: EVENT_SOURCE, DetailType: DETAIL_TYPE_FAILED, 'Detail.$': '$.outcome.detail' }] },
-      TimeoutSeconds: SDK_TIMEOUT,
-      Retry: serviceRetry,
-      ResultPath: null,
-      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.publishError', Next: 'HasTopicOnFailure' }],
-      Next: 'HasTopicOnFailure',
-    },
-    HasTopicOnFailure: {
-      Type: 'Choice',
-      Choices: [{ Not: { Variable: '$.config.notificationTopicArn', StringEquals: '' }, Next: 'PublishFailureMessage' }],
-      Default: 'Failed',
-    },
-    PublishFailureMessage: {
-      Type: 'Task',
-      Resource: 'arn:aws:states:::sns:publish',
-      Parameters: { 'TopicArn.$': '$.config.notificationTopicArn', 'Message.$': '$.outcome.message', Subject: DETAIL_TYPE_FAILED },
-      TimeoutSeconds: SDK_TIMEOUT,
-      Retry: serviceRetry,
-      ResultPath: null,
-      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.publishError', Next: 'Failed' }],
-      Next: 'Failed',
-    },
+    ...publishOutcome('Failure', { DetailType: DETAIL_TYPE_FAILED }, { Subject: DETAIL_TYPE_FAILED }, 'Failed'),
     Failed: { Type: 'Fail', Error: 'CustomLabelsModelFailed', CausePath: '$.outcome.reason' },
   };
   return {
