@@ -19,8 +19,8 @@ import {
   DataSource, fingerprint, METRIC_NAMESPACE, METRIC_TRAINING_FAILED, MODEL_VERSION_RESOURCE_TYPE, ModelVersionConfig, ModelVersionProperties,
   NO_SERVING_VERSION, TestSource, versionNameFor,
 } from './contracts';
-import { DATASET_COPY_ACTIONS, DETECT_ACTIONS, GATE_ACTIONS, MODEL_VERSION_ACTIONS, PROBE_ACTIONS, SERVICE_BUCKET_ACTIONS, SERVICE_WRITE_ACTIONS,
-  START_STOP_ACTIONS, WORKFLOW_DATASET_ACTIONS, WORKFLOW_VERSION_ACTIONS } from './perms';
+import { DATASET_COPY_ACTIONS, DETECT_ACTIONS, GATE_ACTIONS, MODEL_VERSION_ACTIONS, PROBE_ACTIONS, START_STOP_ACTIONS,
+  WORKFLOW_DATASET_ACTIONS, WORKFLOW_VERSION_ACTIONS } from './perms';
 import { ModelWorkflow, OUTPUT_PREFIX } from './workflow';
 
 /** What kind of model the data must make (the service infers it from the data; declaring it makes synth check it). */
@@ -242,6 +242,10 @@ export class CustomLabelsModel extends Resource implements ICustomLabelsModel {
     const dataBucket = workflow.dataBucketFor(props.encryptionKey);
     const outputBucket = props.outputBucket ?? dataBucket;
     if (props.outputBucket) this.allowServiceOutput(props.outputBucket, workflow);
+    // Images that stay in S3 are read by Rekognition with the workflow's rights when it imports them.
+    for (const data of [training, testing?.data]) {
+      if (data?.images) workflow.grantServiceRead(data.images.bucket, [data.images.prefix]);
+    }
 
     const imageAssets = new Map<string, s3assets.Asset>();
     const imagesAsset = (dir: string): s3assets.Asset => {
@@ -413,13 +417,9 @@ export class CustomLabelsModel extends Resource implements ICustomLabelsModel {
     });
   }
 
+  /** Rekognition writes a version's output with the workflow's rights; the gate reads the evaluation summary. */
   private allowServiceOutput(bucket: s3.IBucket, workflow: ModelWorkflow): void {
-    const rekognition = new iam.ServicePrincipal('rekognition.amazonaws.com');
-    const sourceAccount = { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } };
-    bucket.addToResourcePolicy(new iam.PolicyStatement({ principals: [rekognition], actions: SERVICE_BUCKET_ACTIONS,
-      resources: [bucket.bucketArn], conditions: sourceAccount }));
-    bucket.addToResourcePolicy(new iam.PolicyStatement({ principals: [rekognition], actions: SERVICE_WRITE_ACTIONS,
-      resources: [bucket.arnForObjects(`${OUTPUT_PREFIX}*`)], conditions: sourceAccount }));
+    workflow.grantServiceWrite(bucket, OUTPUT_PREFIX);
     bucket.grantRead(workflow.gate.role, `${OUTPUT_PREFIX}*`);
     acknowledgeWildcardResources(workflow.gate.role, [bucket.arnForObjects(`${OUTPUT_PREFIX}*`)],
       'Rekognition names its output files per version under output/; the wildcard covers only that prefix');

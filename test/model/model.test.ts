@@ -108,14 +108,15 @@ describe('CustomLabelsModel: two models in one stack', () => {
     expect((detector as { DependsOn: string[] }).DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^ClassifierWaitForVersion/)]));
   });
 
-  test('THEN the data bucket lets Rekognition read data and write output, only from this account', () => {
-    template.hasResourceProperties('AWS::S3::BucketPolicy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
-        Principal: { Service: 'rekognition.amazonaws.com' },
-        Action: 's3:PutObject',
-        Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
-      })]) },
-    });
+  test('THEN the workflow\'s role may read the data and write the output (Rekognition uses its caller\'s rights); no bucket trusts the service', () => {
+    const smPolicy = Object.values(template.findResources('AWS::IAM::Policy', {
+      Properties: { Roles: [{ Ref: Match.stringLikeRegexp('StateMachineRole') }] },
+    }))[0] as { Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } } };
+    const statements = JSON.stringify(smPolicy.Properties.PolicyDocument.Statement);
+    expect(statements).toContain('"Action":["s3:GetObject","s3:GetObjectVersion","s3:GetObjectTagging","s3:GetObjectAcl"]');
+    expect(statements).toMatch(/"Action":"s3:PutObject","Effect":"Allow","Resource":\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["CustomLabelsModelWorkflowDataBucket[^"]*","Arn"\]\},"\/output\/\*"\]\]\}/);
+    expect(statements).toContain('"Action":["s3:GetBucketAcl","s3:GetBucketLocation","s3:ListBucket"]');
+    expect(JSON.stringify(template.findResources('AWS::S3::BucketPolicy'))).not.toContain('rekognition.amazonaws.com');
     template.hasResourceProperties('AWS::S3::Bucket', {
       VersioningConfiguration: { Status: 'Enabled' },
       PublicAccessBlockConfiguration: Match.objectLike({ BlockPublicAcls: true }),
@@ -173,7 +174,8 @@ describe('CustomLabelsModel: validation (nothing is created)', () => {
       const stack = new Stack(new App(), 'V', { env });
       const project = CustomLabelsProject.fromProjectName(stack, 'P', 'p');
       new CustomLabelsModel(stack, 'Model', { project, trainingData: TrainingData.fromDataset(
-        'arn:aws:rekognition:us-east-1:123456789012:project/p/dataset/train/1'), ...props });
+        'arn:aws:rekognition:us-east-1:123456789012:project/p/dataset/train/1', { imagesBucket: s3.Bucket.fromBucketName(stack, 'I', 'images') }),
+      ...props });
     };
   }
 
@@ -199,6 +201,21 @@ describe('CustomLabelsModel: validation (nothing is created)', () => {
     expect(attempt({ tags: { 'aws:x': 'y' } })).toThrow(/tags keys must be 1..128 characters .* not start with "aws:", got: "aws:x"/);
   });
 
+  test('images that stay in S3 must be named, so the workflow can be granted their read (Rekognition reads with its rights)', () => {
+    expect(attempt({ trainingData: TrainingData.fromDataset('arn:aws:rekognition:us-east-1:123456789012:project/p/dataset/train/1') }))
+      .toThrow(/trainingData: fromDataset arn:.*: give imagesBucket, the bucket its entries' source-refs point into/);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imgs-'));
+    const manifest = path.join(dir, 'train.manifest');
+    fs.writeFileSync(manifest, `${JSON.stringify({ 'source-ref': 's3://their-bucket/a.png' })}\n`);
+    expect(attempt({ trainingData: TrainingData.fromLocalManifest(manifest) }))
+      .toThrow(/trainingData: fromLocalManifest .*: without imagesDir the images stay in S3 \(s3:\/\/their-bucket\); give imagesBucket/);
+    expect(() => {
+      const stack = new Stack(new App(), 'W', { env });
+      new CustomLabelsModel(stack, 'Model', { project: CustomLabelsProject.fromProjectName(stack, 'P', 'p'),
+        trainingData: TrainingData.fromLocalManifest(manifest, { imagesBucket: s3.Bucket.fromBucketName(stack, 'I', 'other-bucket') }) });
+    }).toThrow(/imagesBucket is "other-bucket" but source-refs point into "their-bucket"/);
+  });
+
   test('a dataset ARN is checked by the factory', () => {
     expect(() => TrainingData.fromDataset('not-an-arn')).toThrow(/datasetArn must match .*, got: "not-an-arn"/);
   });
@@ -212,7 +229,8 @@ describe('CustomLabelsModel: validation (nothing is created)', () => {
     expect(() => {
       const stack = new Stack(new App(), 'V', { env });
       const project = CustomLabelsProject.fromProjectName(stack, 'P', 'p');
-      const trainingData = TrainingData.fromDataset('arn:aws:rekognition:us-east-1:123456789012:project/p/dataset/train/1');
+      const trainingData = TrainingData.fromDataset('arn:aws:rekognition:us-east-1:123456789012:project/p/dataset/train/1',
+        { imagesBucket: s3.Bucket.fromBucketName(stack, 'I', 'images') });
       new CustomLabelsModel(stack, 'A', { project, trainingData, versionPrefix: 'same' });
       new CustomLabelsModel(stack, 'B', { project, trainingData, versionPrefix: 'same' });
     }).toThrow(/versionPrefix must be unique among the models of a project, got: "same"/);
