@@ -11,6 +11,7 @@ import { Construct, IDependable } from 'constructs';
 import { secureBucket } from '../shared/buckets';
 import { HandlerFunction } from '../shared/function';
 import { acknowledgeWildcardResources } from '../shared/nag';
+import { WAIT_HANDLES_PREFIX } from './contracts';
 import { buildWorkflowDefinition } from './definition';
 import { CALLER_BUCKET_ACTIONS, CALLER_READ_ACTIONS, CALLER_WRITE_ACTIONS, DESCRIBE_PROJECTS_ACTIONS } from './perms';
 
@@ -234,6 +235,28 @@ export class ModelWorkflow extends Construct {
   }
 
   private readonly serviceBuckets = new Set<string>();
+  private readonly handleBuckets = new Set<string>();
+
+  /**
+   * The model-version handler stores each run's wait-condition handle URL under `wait-handles/` of the data bucket;
+   * the notify step reads it, signals, and deletes it (a presigned URL must not sit in the execution input, which the
+   * state machine's log records). Granted once per bucket, when a model of the bucket waits.
+   */
+  grantWaitHandles(bucket: s3.IBucket): void {
+    const key = bucket.node.path;
+    if (this.handleBuckets.has(key)) return;
+    this.handleBuckets.add(key);
+    const objects = [bucket.arnForObjects(`${WAIT_HANDLES_PREFIX}*`)];
+    this.versionPolicy.addStatements(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: objects }));
+    this.notify.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:DeleteObject'], resources: objects }));
+    if (bucket.encryptionKey) {
+      this.versionPolicy.addStatements(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey'], resources: [bucket.encryptionKey.keyArn] }));
+      bucket.encryptionKey.grant(this.notify.role, 'kms:Decrypt');
+    }
+    const reason = 'Wait-handle objects are named per run (the execution name); the wildcard covers only the wait-handles/ prefix';
+    acknowledgeWildcardResources(this.versionPolicy, objects, reason);
+    acknowledgeWildcardResources(this.notify.role, objects, reason);
+  }
 
   private grantServiceBucket(bucket: s3.IBucket): void {
     const key = bucket.node.path;
