@@ -21,6 +21,8 @@ import { ExecutionHost, ExecutionRecord, LocalStepFunctions } from './executions
 import { DeployedDirectory, localServiceRequests, RunnerIdentities } from './identities';
 import { defaultStackId, IntrinsicResolver, isPlainObject, OFFLINE_ACCOUNT_ID, OFFLINE_PARTITION, OFFLINE_REGION } from './intrinsics';
 import { LambdaFunctionSpec, LambdaHost } from './lambda-host';
+import { checkWaitConditionUpdate, customResourceResponseBytes, MAX_CUSTOM_RESOURCE_RESPONSE_BYTES, noResponseMessage, serviceTimeoutOf,
+  templateProblems } from './limits';
 import { LocalServiceError,LocalServices } from './local-services';
 import { ResourceRecord, RunnerState, RunnerStateStore, StackState, StackStatus } from './local-state';
 import {
@@ -311,6 +313,8 @@ export class LocalRunner {
     const template = stack.template;
     if (template.Transform !== undefined) throw new Error(`Stack ${name}: template transforms (${JSON.stringify(template.Transform)}) are not supported offline`);
     if (stack.dockerImageAssets.length > 0) throw new Error(`Stack ${name}: Docker image assets cannot be published offline (${stack.dockerImageAssets.join(', ')})`);
+    const refused = templateProblems(template);
+    if (refused.length > 0) throw new Error(`Stack ${name} would be refused by AWS, so nothing was deployed:\n  - ${refused.join('\n  - ')}`);
     const startedAt = this.cloud.clock.now();
     await this.publishAssets(stack);
 
@@ -366,6 +370,7 @@ export class LocalRunner {
           summary.unchanged.push(id);
           continue;
         }
+        if (resource.Type === 'AWS::CloudFormation::WaitCondition' && before.type === resource.Type) checkWaitConditionUpdate(id, changed);
         const replacement = before.type !== resource.Type ? 'replace' : replacementFor(resource.Type, changed);
         if (CUSTOM(resource.Type) && before.type === resource.Type) {
           current = { logicalId: id, kind: 'update', before, props };
@@ -615,7 +620,15 @@ export class LocalRunner {
       ...(kind === 'Update' && current ? { OldResourceProperties: stringifyScalars(current.properties) as Record<string, unknown> } : {}),
     };
     try {
-      return await invokeCustomResource(this.customResourceHost(), request);
+      const timeoutSeconds = serviceTimeoutOf(props);
+      const startedAt = this.cloud.clock.now();
+      const result = await invokeCustomResource(this.customResourceHost(), request);
+      // CloudFormation stops waiting after ServiceTimeout, whatever the provider does later.
+      if (this.cloud.clock.now() - startedAt > timeoutSeconds * 1000) throw new Error(noResponseMessage(request.RequestId));
+      const response = { Status: 'SUCCESS', Reason: '', PhysicalResourceId: result.physicalId, StackId: request.StackId, RequestId: request.RequestId,
+        LogicalResourceId: request.LogicalResourceId, Data: result.data };
+      if (customResourceResponseBytes(response) > MAX_CUSTOM_RESOURCE_RESPONSE_BYTES) throw new Error('Response object is too long.');
+      return result;
     } catch (err) {
       if (err instanceof CustomResourceFailed) {
         throw new Error(`Received response status [FAILED] from custom resource. Message returned: ${err.message}`, { cause: err });
