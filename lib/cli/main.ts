@@ -24,6 +24,10 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: 'deploy or destroy a synthesized app (cdk.out) against the local emulator, offline',
     load: async () => (require('./local') as typeof import('./local')).runLocalCommand,
   },
+  report: {
+    summary: 'write an evaluation report (one self-contained HTML page) from an evaluation summary',
+    load: async () => (require('./report') as typeof import('./report')).runReportCommand,
+  },
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
