@@ -242,7 +242,8 @@ export class LabelSession {
    */
   save(baseRevision: number, changes: ImageChange[], labels: string[] = []): { revision: number; changedLines: number; images: ImageView[] } {
     if (baseRevision !== this.revision) {
-      throw new StaleRevisionError(`newer work was saved (revision ${this.revision}) after this page loaded revision ${baseRevision}`, this.revision);
+      throw new StaleRevisionError(`newer work was saved from another tab or window (revision ${this.revision}; this page has revision ${baseRevision})`,
+        this.revision);
     }
     const checked = changes.map((c) => this.check(c));
     for (const l of labels) this.checkLabel(l, 'labels');

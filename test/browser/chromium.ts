@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { Browser, chromium } from 'playwright-core';
+import { Browser, chromium, Locator } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -28,4 +28,35 @@ export async function launchChromium(): Promise<Browser> {
 export function artifactPath(name: string): string {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   return path.join(ARTIFACTS, name);
+}
+
+/** Retries a jest assertion until it passes or `timeout` ms have gone (pages update asynchronously). */
+export async function eventually(assertion: () => Promise<void> | void, timeout = 5000): Promise<void> {
+  const end = Date.now() + timeout;
+  for (;;) {
+    try {
+      await assertion();
+      return;
+    } catch (err) {
+      if (Date.now() > end) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 40));
+    }
+  }
+}
+
+/** The text of one element (or of each, given an array), trimmed, once it equals `expected`. */
+export async function expectText(locator: Locator, expected: string | string[] | RegExp): Promise<void> {
+  await eventually(async () => {
+    if (Array.isArray(expected)) expect((await locator.allTextContents()).map((t) => t.trim())).toEqual(expected);
+    else if (expected instanceof RegExp) expect((await locator.textContent())?.trim()).toMatch(expected);
+    else expect((await locator.textContent())?.trim()).toBe(expected);
+  });
+}
+
+export async function expectChecked(locator: Locator, checked = true): Promise<void> {
+  await eventually(async () => expect(await locator.isChecked()).toBe(checked));
+}
+
+export async function expectFocused(locator: Locator): Promise<void> {
+  await eventually(async () => expect(await locator.evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true));
 }

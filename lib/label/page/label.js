@@ -9,7 +9,7 @@
   var S = {
     revision: 0, mode: 'label', labels: [], images: [], order: [], pos: 0,
     selected: -1, zoom: 1, boxLabel: '', minBoxSide: 2,
-    dirty: new Set(), newLabels: [], saving: false, again: false, stale: false, timer: 0, current: {},
+    dirty: new Set(), newLabels: [], saving: false, again: false, stale: false, timer: 0, current: {}, restoringFocus: false,
   };
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -104,7 +104,7 @@
     S.stale = true;
     clearTimeout(S.timer);
     $('alert-text').textContent = 'Not saved: ' + (message || 'newer work was saved elsewhere')
-      + '. Newer work was saved from another tab or window; this page stopped so that it cannot overwrite it. Reload to continue.';
+      + '. This page is out of date and stopped, so that it cannot overwrite that work. Reload it to continue.';
     $('alert').hidden = false;
     $('main').inert = true;
     setStatus('Out of date', true);
@@ -155,7 +155,9 @@
     work();
     if (!key) return;
     var again = document.querySelector('[data-key="' + CSS.escape(key) + '"]');
-    if (again && again !== document.activeElement) again.focus();
+    if (!again || again === document.activeElement) return;
+    S.restoringFocus = true;
+    try { again.focus(); } finally { S.restoringFocus = false; }
   }
 
   function render() {
@@ -603,9 +605,11 @@
       if (addLabel($('new-label').value)) $('new-label').value = '';
     });
     $('predictions').addEventListener('focusin', function (e) {
+      // The prediction the user moves to becomes the current one (A, F, R act on it); a focus given back after a
+      // re-render does not count.
       var item = e.target.closest('[data-prediction]');
       var img = image();
-      if (!item || !img) return;
+      if (!item || !img || S.restoringFocus) return;
       var id = Number(item.getAttribute('data-prediction'));
       if (S.current[img.id] !== id) {
         S.current[img.id] = id;
