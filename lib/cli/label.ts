@@ -31,7 +31,7 @@ Options:
                           the manifest's lines use for these images, else the predictions'; needed when neither has
                           a line for an image of the folder. Existing lines keep their source-ref.
   --port <n>              the port; 0 picks a free one (default 0)
-  --open                  open the page in the default browser (xdg-open; best effort)
+  --open                  open the page in a browser ($BROWSER, else xdg-open; best effort)
   -h, --help              this help
 Exit codes: 0 stopped by a signal, 1 no image under <images-dir> (or no prediction in --predictions),
 2 usage or I/O error (or the port is in use).
@@ -126,15 +126,15 @@ export async function runLabelCommand(args: string[], io: CliIo): Promise<number
   const log = (line: string): void => {
     io.stderr.write(`${line}\n`);
   };
-  describeSession(session, parsed, log);
 
   let signalled: (signal: NodeJS.Signals) => void = () => undefined;
   const signal = new Promise<NodeJS.Signals>((resolve) => {
     signalled = resolve;
   });
-  const onSignal = (s: NodeJS.Signals): void => signalled(s);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const onSigint = (): void => signalled('SIGINT');
+  const onSigterm = (): void => signalled('SIGTERM');
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
   try {
     let server;
     try {
@@ -143,6 +143,7 @@ export async function runLabelCommand(args: string[], io: CliIo): Promise<number
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UsageError(`port ${parsed.port} is already in use; choose another with --port (0 = any free port)`);
       throw err;
     }
+    describeSession(session, parsed, log);
     io.stdout.write(`${JSON.stringify({ url: server.url, manifest: session.manifestFile, images: session.imageCount, mode: session.mode })}\n`);
     if (parsed.open) openInBrowser(server.url, log);
     const received = await signal;
@@ -150,8 +151,8 @@ export async function runLabelCommand(args: string[], io: CliIo): Promise<number
     await server.close();
     return EXIT.ok;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
   }
 }
 
@@ -169,14 +170,15 @@ function describeSession(session: LabelSession, parsed: LabelArgs, log: (line: s
   }
 }
 
-/** xdg-open, detached; a failure is only logged (the URL is on stdout anyway). */
+/** $BROWSER when set, else xdg-open; detached. A failure is only logged (the URL is on stdout anyway). */
 function openInBrowser(url: string, log: (line: string) => void): void {
+  const command = process.env.BROWSER || 'xdg-open';
   try {
-    const child = spawn('xdg-open', [url], { detached: true, stdio: 'ignore' });
-    child.on('error', (err) => log(`could not open a browser (${err.message}); open ${url}`));
+    const child = spawn(command, [url], { detached: true, stdio: 'ignore' });
+    child.on('error', (err) => log(`could not open a browser with ${command} (${err.message}); open ${url}`));
     child.unref();
   } catch (err) {
-    log(`could not open a browser (${(err as Error).message}); open ${url}`);
+    log(`could not open a browser with ${command} (${(err as Error).message}); open ${url}`);
   }
 }
 
