@@ -24,6 +24,14 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: 'deploy or destroy a synthesized app (cdk.out) against the local emulator, offline',
     load: async () => (require('./local') as typeof import('./local')).runLocalCommand,
   },
+  label: {
+    summary: 'label images (classes and boxes) or review predictions in a local page; writes the manifest',
+    load: async () => (require('./label') as typeof import('./label')).runLabelCommand,
+  },
+  report: {
+    summary: 'write an evaluation report (one self-contained HTML page) from an evaluation summary',
+    load: async () => (require('./report') as typeof import('./report')).runReportCommand,
+  },
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
