@@ -13,6 +13,7 @@ import { Rekognition } from '@aws-sdk/client-rekognition';
 import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
 import { LocalCloud, startLocalCloud } from '../emulator/local-cloud';
+import { requirePolicyEngine } from '../iam/engine';
 import { AssemblyStack, assetBytes, CloudAssembly, FileAsset, readCloudAssembly, resolveAssetPlaceholders } from './assembly';
 import {
   CustomResourceFailed, CustomResourceHost, CustomResourceRequest, CustomResourceResult, invokeCustomResource, newRequestId, stringifyScalars,
@@ -153,6 +154,8 @@ const RETAINED = new Set(['Retain', 'RetainExceptOnCreate']);
 export class LocalRunner {
   /** Opens a session on a state directory. */
   static async open(options: LocalRunnerOptions): Promise<LocalRunner> {
+    // Fail before anything starts when IAM is to be enforced and the policy engine is not installed.
+    if (options.iam !== false) requirePolicyEngine();
     const store = new RunnerStateStore(options.stateDir);
     const state = store.load();
     const cloud = options.cloud ?? await startLocalCloud({ stateDir: options.stateDir, timeScale: 0 });
@@ -245,6 +248,11 @@ export class LocalRunner {
   /** SNS and EventBridge calls the state machines made (recorded, not sent). */
   recordedCalls(): readonly RecordedCall[] {
     return [...this.calls];
+  }
+
+  /** Whether IAM is enforced in this session (see LocalRunnerOptions.iam). */
+  get iamEnforced(): boolean {
+    return this.identities.enforced;
   }
 
   /** The stack events of this session. */
