@@ -1,6 +1,6 @@
 export * from './clock';
 export * from './local-cloud';
-export type { ForcedStart, ForcedTraining } from './rekognition/core';
+export type { AccountQuotas, ForcedStart, ForcedTraining } from './rekognition/core';
 export { DURATIONS } from './rekognition/core';
 export * from './rekognition/emulator';
 export { ERROR_NAMES, ServiceError } from './rekognition/errors';

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 
 import { AccessControl } from '../iam/world';
 import { VirtualClock } from './clock';
+import { AccountQuotas } from './rekognition/core';
 import { RekognitionEmulator, Usage } from './rekognition/emulator';
 import { FaultSpec, RandomFaultSpec } from './rekognition/faults';
 import { LocalS3, startLocalS3 } from './s3';
@@ -28,6 +29,8 @@ export interface LocalCloudOptions {
   readonly buckets?: string[];
   /** DetectCustomLabels requests per real second per inference unit. @default - the emulator's default */
   readonly tpsPerInferenceUnit?: number;
+  /** Account quotas (concurrent trainings, inference units). @default - the emulator's defaults */
+  readonly quotas?: AccountQuotas;
   /** Receives one line per request to either server, and the emulator's own notes. @default - no log */
   readonly log?: (line: string) => void;
   /**
@@ -83,6 +86,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       randomFaults: options.randomFaults,
       stateDir: stateDir === undefined ? undefined : path.join(stateDir, 'rekognition'),
       tpsPerInferenceUnit: options.tpsPerInferenceUnit,
+      quotas: options.quotas,
       log: options.log,
       access,
       region: REGION,

@@ -160,31 +160,43 @@ export class TemplateModel {
   }
 
   /**
-   * Every resource after all it depends on; ties keep template order, except that IAM policies come as late as their
-   * dependents allow. CloudFormation creates independent resources in parallel, so a resource that does not depend on
-   * the policy granting its permissions may run before that policy exists: deploying policies last makes such a
-   * missing dependency fail offline every time. Throws on a cycle, naming it.
+   * Every resource after all it depends on, as the runner creates them one at a time where CloudFormation creates
+   * independent resources in parallel. Ties keep template order, except:
+   * - wait conditions come as late as their dependents allow, so that everything else already runs (two models of a
+   *   stack train at once, as they do in AWS, instead of one after the other behind the first one's wait);
+   * - IAM policies come later still: a resource that does not depend on the policy granting its permissions may run
+   *   before that policy exists in AWS, so deploying policies last makes such a missing dependency fail offline every
+   *   time.
+   * Throws on a cycle, naming it.
    */
   createOrder(): string[] {
-    return this.order((id) => this.deps.get(id) ?? new Set(), (id) => !isPolicy(this.resource(id).Type));
+    return this.order((id) => this.deps.get(id) ?? new Set(), (id) => {
+      const type = this.resource(id).Type;
+      return isPolicy(type) ? 2 : type === 'AWS::CloudFormation::WaitCondition' ? 1 : 0;
+    });
   }
 
   /** Dependents before what they depend on; IAM policies go as early as they can (the strict mirror of createOrder). */
   deleteOrder(): string[] {
     const dependents = new Map<string, Set<string>>(this.logicalIds.map((id) => [id, new Set<string>()]));
     for (const id of this.logicalIds) for (const d of this.deps.get(id) ?? []) dependents.get(d)?.add(id);
-    return this.order((id) => dependents.get(id) ?? new Set(), (id) => isPolicy(this.resource(id).Type));
+    return this.order((id) => dependents.get(id) ?? new Set(), (id) => (isPolicy(this.resource(id).Type) ? 0 : 1));
   }
 
-  /** A topological order over `before(id)` (what must come first); among ready resources `preferred` ones go first. */
-  private order(before: (id: string) => ReadonlySet<string>, preferred: (id: string) => boolean): string[] {
+  /**
+   * A topological order over `before(id)` (what must come first). Among ready resources the lowest rank goes first; within
+   * a deferred rank (above 0), one that something still waits for goes first, so the rest stay as late as possible.
+   */
+  private order(before: (id: string) => ReadonlySet<string>, rank: (id: string) => number): string[] {
     const remaining = new Map(this.logicalIds.map((id) => [id, new Set(before(id))]));
     const order: string[] = [];
     while (remaining.size > 0) {
       const ready = [...remaining.keys()].filter((id) => remaining.get(id)!.size === 0);
       if (ready.length === 0) throw new Error(`Circular dependency between resources: ${this.cycle([...remaining.keys()], before).join(' -> ')}`);
-      // When only non-preferred resources are ready, take one that something still waits for: the rest stay as late as possible.
-      const next = ready.find(preferred) ?? ready.find((id) => [...remaining.values()].some((w) => w.has(id))) ?? ready[0];
+      const lowest = Math.min(...ready.map(rank));
+      const candidates = ready.filter((id) => rank(id) === lowest);
+      const next = lowest === 0 ? candidates[0]
+        : candidates.find((id) => [...remaining.values()].some((w) => w.has(id))) ?? candidates[0];
       order.push(next);
       remaining.delete(next);
       for (const waiting of remaining.values()) waiting.delete(next);

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { Rekognition } from '@aws-sdk/client-rekognition';
-import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 
 import { LocalCloud, LocalCloudOptions, startLocalCloud } from '../../lib/emulator/local-cloud';
@@ -59,6 +59,10 @@ export interface TestAppProps {
   readonly deploy?: boolean;
   /** Train from this manifest in local S3 (bucket/key) instead of the local file. */
   readonly s3Manifest?: { bucket: string; key: string };
+  /** @default - the construct's default */
+  readonly trainingTimeout?: Duration;
+  /** @default - none */
+  readonly tags?: Record<string, string>;
 }
 
 /** Synthesizes the test app into `outdir` and returns it. */
@@ -81,6 +85,8 @@ export function synthTestApp(outdir: string, props: TestAppProps): string {
     evaluationGate: { minF1: props.minF1 ?? 0 },
     deployment: props.deploy === false ? undefined : { minInferenceUnits: 1 },
     waitForTraining: props.waitForTraining ?? true,
+    trainingTimeout: props.trainingTimeout,
+    tags: props.tags,
   });
   app.synth();
   return outdir;

@@ -230,6 +230,29 @@ describe('workflow definition (run against the Rekognition emulator)', () => {
     expect((await versionsOf(world, project))[name].Status).toBe('TRAINING_IN_PROGRESS');
   });
 
+  test('GIVEN a 72 h training timeout, a project busy for 40 h and a training that never ends THEN the run ends on its own bound, within the history quota', async () => {
+    // GIVEN another version of the project training for 40 h, and ours that would never end
+    const project = await newProject(world, 'endless');
+    succeeded(await runWorkflow(world, project, configFor(project), versionName('endless-first')));
+    const other = versionName('endless-other');
+    world.cloud.emulator.force.training({ versionName: other, durationMs: 40 * 3600_000 });
+    await world.rekognition.send(new CreateProjectVersionCommand({ ProjectArn: project.arn, VersionName: other,
+      OutputConfig: { S3Bucket: 'data', S3KeyPrefix: 'output/other/' } }));
+    const name = versionName('endless');
+    world.cloud.emulator.force.training({ versionName: name, durationMs: 100 * 3600_000 });
+    const config = configFor(project, { trainingTimeoutSeconds: 72 * 3600, waitHandleUrl: '' });
+
+    // WHEN the run waits for the project, then for its training
+    const run = await runWorkflow(world, project, config, name);
+
+    // THEN it gives up when the shared budget is spent, with its own reason: the runner fails an execution whose
+    // history passes 25,000 events, which separate idle and training bounds (each ~1,500 polls) would have passed.
+    expect(run.cause).toBe(`Timeout: Training of ${name} did not finish within trainingTimeout (259200 seconds of waiting in all)`);
+    expect(run.historyEvents).toBeLessThan(LOOP_EVENT_BUDGET + 1_000);
+    expect(entered(run, 'WaitWhileProjectBusy')).toBeGreaterThan(500);
+    expect(entered(run, 'WaitForTraining')).toBeGreaterThan(500);
+  }, 120_000);
+
   test('GIVEN every training slot of the account is taken THEN CreateProjectVersion is retried on the wait budget until one frees up', async () => {
     const project = await newProject(world, 'slots');
     const name = versionName('slots');

@@ -14,7 +14,23 @@ export interface ForcedTraining {
   readonly f1?: number;
   /** Fails the training with this code; the message defaults to the toolkit's message for the code. */
   readonly failure?: { code: string; message?: string };
+  /** How long training takes (virtual ms), instead of the data's size. */
+  readonly durationMs?: number;
 }
+
+/**
+ * Account quotas of Custom Labels. [inferred] The service's quota pages name quotas on concurrent trainings and on
+ * inference units but we could not read their defaults: the emulator holds 2 trainings at once by default (refusing a
+ * third with LimitExceededException) and no limit on inference units unless one is given.
+ */
+export interface AccountQuotas {
+  /** Versions TRAINING_IN_PROGRESS at once in the account. @default 2 */
+  readonly concurrentTrainings?: number;
+  /** Inference units (minimum units of STARTING and RUNNING versions) at once in the account. @default - no limit */
+  readonly inferenceUnits?: number;
+}
+
+export const DEFAULT_QUOTAS: Required<AccountQuotas> = { concurrentTrainings: 2, inferenceUnits: Number.POSITIVE_INFINITY };
 
 /** Makes StartProjectVersion end in FAILED for matching versions. */
 export interface ForcedStart {
@@ -83,6 +99,7 @@ export class EmulatorCore {
     private readonly store?: StateStore,
     /** Checks the caller's own S3 rights where the service uses them; absent: nothing is checked. */
     readonly access?: AccessControl,
+    readonly quotas: Required<AccountQuotas> = DEFAULT_QUOTAS,
   ) {
     this.state = emptyState();
     const loaded = store?.load();

@@ -3,7 +3,7 @@ import type * as http from 'node:http';
 import { rekognitionRequests } from '../../iam/requests';
 import { AccessControl, Caller } from '../../iam/world';
 import { VirtualClock } from '../clock';
-import { EmulatorCore, ForcedStart, ForcedTraining, upsertEntries } from './core';
+import { AccountQuotas, DEFAULT_QUOTAS, EmulatorCore, ForcedStart, ForcedTraining, upsertEntries } from './core';
 import { detectCustomLabels } from './detect';
 import { ServiceError } from './errors';
 import { FaultInjector, FaultSpec, RandomFaultSpec } from './faults';
@@ -32,6 +32,8 @@ export interface RekognitionEmulatorOptions {
   readonly stateDir?: string;
   /** DetectCustomLabels budget per inference unit (requests per real second). @default 5 */
   readonly tpsPerInferenceUnit?: number;
+  /** Account quotas, refused with LimitExceededException as the service refuses them. @default - see AccountQuotas */
+  readonly quotas?: AccountQuotas;
   /**
    * Who may call what: requests signed with a registered role's key are authorized (AccessDeniedException otherwise),
    * and the service's S3 reads and writes for them use that role's rights. @default - no access checks
@@ -86,6 +88,7 @@ export class RekognitionEmulator {
     this.core = new EmulatorCore(
       this.clock, region, options.accountId ?? '123456789012', new LocalS3Access(options.s3Endpoint, region),
       options.tpsPerInferenceUnit ?? 5, this.log, options.stateDir ? new StateStore(options.stateDir) : undefined, options.access,
+      { ...DEFAULT_QUOTAS, ...options.quotas },
     );
     this.injector = new FaultInjector(options.faults, options.randomFaults);
     this.faults = {

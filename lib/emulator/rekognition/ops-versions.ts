@@ -107,13 +107,19 @@ const createProjectVersion: Handler = async (core, p, { caller }) => {
     source = { kind: 'lines', train: train.entries.map((e) => e.line), test: test.entries.map((e) => e.line) };
   }
 
+  const training = Object.values(core.state.versions).filter((v) => v.status === 'TRAINING_IN_PROGRESS').length;
+  if (training >= core.quotas.concurrentTrainings) {
+    // [inferred] the service's text for this quota.
+    throw new ServiceError('LimitExceededException', `The account has ${training} model versions training, its limit of concurrent trainings `
+      + `(${core.quotas.concurrentTrainings}). Try again when one has finished.`);
+  }
   const { ms, arn } = versionArn(core, project.arn, name);
   core.state.versions[arn] = {
     arn, projectArn: project.arn, name, createdAt: ms, status: 'TRAINING_IN_PROGRESS', description, outputConfig, kmsKeyId, tags,
     meter: { inferenceUnitSeconds: 0 },
   };
   const forced = core.forcedTraining(name);
-  core.startJob('training', arn, plannedTrainingMs(source), () => runTraining(core, {
+  core.startJob('training', arn, forced?.durationMs ?? plannedTrainingMs(source), () => runTraining(core, {
     versionArn: arn, projectName: project.name, versionName: name, startedAt: ms, outputConfig, source, forced, caller,
   }), ms);
   return { ProjectVersionArn: arn };
@@ -141,6 +147,13 @@ const startProjectVersion: Handler = (core, p) => {
   if (max !== undefined && max < min) throw invalidParameter(`MaxInferenceUnits (${max}) must be greater than or equal to MinInferenceUnits (${min}).`);
   const v = core.version(arn);
   if (!STARTABLE.has(v.status)) throw inUse(`The project version ${v.arn} is ${v.status} and cannot be started.`);
+  const units = Object.values(core.state.versions).filter((x) => x.status === 'STARTING' || x.status === 'RUNNING')
+    .reduce((sum, x) => sum + (x.meter.runningUnits ?? x.minInferenceUnits ?? 1), 0);
+  if (units + min > core.quotas.inferenceUnits) {
+    // [inferred] the service's text for this quota.
+    throw new ServiceError('LimitExceededException', `Starting ${min} inference unit(s) would make ${units + min}, more than the account's limit `
+      + `of ${core.quotas.inferenceUnits}.`);
+  }
   v.status = 'STARTING';
   v.statusMessage = 'The model is being started.';
   v.minInferenceUnits = min;

@@ -120,7 +120,7 @@ function summaryPart(v: ManifestValidation, errors: ManifestIssue[]): Json {
 export async function runTraining(core: EmulatorCore, input: TrainingInput): Promise<JobResult> {
   const { S3Bucket: bucket, S3KeyPrefix: prefix = '' } = input.outputConfig;
   // Known up front for datasets, so every outcome lands at the same virtual time whatever the real compute time.
-  const planned = plannedTrainingMs(input.source);
+  const planned = input.forced?.durationMs ?? plannedTrainingMs(input.source);
   const failedMs = planned ?? FAILED_TRAINING_MS;
   const at = (name: string): S3ObjectRef => ({ Bucket: bucket, Name: `${prefix}${name}` });
 
