@@ -93,9 +93,13 @@ export interface AccessRequest {
 
 /** One decision, kept for reports and tests. */
 export interface AccessRecord {
+  /** The assumed-role session ARN. */
   readonly caller: string;
+  readonly roleArn: string;
   readonly action: string;
   readonly resource: string;
+  /** The request context evaluated (aws:* keys included). */
+  readonly context: Readonly<Record<string, string | string[]>>;
   readonly allowed: boolean;
 }
 
@@ -184,22 +188,24 @@ export class AccessControl {
   async decide(caller: Caller | undefined, request: AccessRequest): Promise<AccessDenied | undefined> {
     if (!caller) return undefined;
     const { policies, unknownManagedPolicies } = caller.policies();
+    const context = {
+      'aws:SecureTransport': 'true',
+      'aws:PrincipalArn': caller.roleArn,
+      'aws:PrincipalAccount': caller.accountId,
+      'aws:RequestedRegion': this.region,
+      ...request.context,
+    };
     const decision: EngineDecision = await evaluate({
       principal: caller.arn,
       action: request.action,
       resource: request.resource,
       resourceAccount: this.accountId,
-      context: {
-        'aws:SecureTransport': 'true',
-        'aws:PrincipalArn': caller.roleArn,
-        'aws:PrincipalAccount': caller.accountId,
-        'aws:RequestedRegion': this.region,
-        ...request.context,
-      },
+      context,
       identityPolicies: policies,
       resourcePolicy: this.resourcePolicyFor(request.resource),
     });
-    this.decisions.push({ caller: caller.arn, action: request.action, resource: request.resource, allowed: decision.allowed });
+    this.decisions.push({ caller: caller.arn, roleArn: caller.roleArn, action: request.action, resource: request.resource, context,
+      allowed: decision.allowed });
     if (decision.allowed) return undefined;
     let message = deniedMessage(caller.arn, request.action, request.resource, decision);
     if (unknownManagedPolicies.length > 0) {

@@ -360,6 +360,9 @@ export class CustomLabelsModel extends Resource implements ICustomLabelsModel {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.versionResource.node.addDependency(workflow.versionPolicy);
+    // The workflow creates datasets and versions in the project: its teardown must exist first, so that a rollback
+    // (or a delete) empties the project before CloudFormation deletes it.
+    if (props.project instanceof CustomLabelsProject) this.versionResource.node.addDependency(props.project.teardown);
     // The state machine's permissions (in its default policy) must exist before the workflow runs.
     const smPolicy = workflow.stateMachine.role.node.tryFindChild('DefaultPolicy');
     if (smPolicy) this.versionResource.node.addDependency(smPolicy);
@@ -456,6 +459,7 @@ export class CustomLabelsModel extends Resource implements ICustomLabelsModel {
       + 'or datasets';
     for (const scope of [sm, workflow.versionPolicy as Construct]) acknowledgeWildcardResources(scope, projectArns, reason);
     if (project.projectArn.endsWith('/*')) {
+      workflow.grantFindProjectByName();
       for (const scope of [workflow.prepare.role, workflow.gate.role] as Construct[]) {
         acknowledgeWildcardResources(scope, [project.projectArn], reason);
       }

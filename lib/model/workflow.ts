@@ -126,16 +126,11 @@ export class ModelWorkflow extends Construct {
         resources: [stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${this.stateMachine.stateMachineName}:*`,
           arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
       }),
-      new iam.PolicyStatement({ actions: DESCRIBE_PROJECTS_ACTIONS, resources: ['*'] }),
     );
     acknowledgeWildcardResources(handlerPolicy, [
       stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${this.stateMachine.stateMachineName}:*`,
         arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
     ], 'Execution ARNs end in a name chosen per run; the wildcard covers only executions of this stack\'s model workflow');
-    Validations.of(handlerPolicy).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'rekognition:DescribeProjects supports no resource-level permissions; the handler uses it to find a project imported by name',
-    });
     this.versionHandlerRole = handlerRole;
     this.versionPolicy = handlerPolicy;
 
@@ -264,6 +259,22 @@ export class ModelWorkflow extends Construct {
     if (this.serviceBuckets.has(key)) return;
     this.serviceBuckets.add(key);
     this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: CALLER_BUCKET_ACTIONS, resources: [bucket.bucketArn] }));
+  }
+
+  private findsProjectsByName = false;
+
+  /**
+   * Lets the model-version handler look up a project imported by name (its ARN is known only as a pattern):
+   * rekognition:DescribeProjects supports no resource-level permissions. Granted once, and only when a model needs it.
+   */
+  grantFindProjectByName(): void {
+    if (this.findsProjectsByName) return;
+    this.findsProjectsByName = true;
+    this.versionPolicy.addStatements(new iam.PolicyStatement({ actions: DESCRIBE_PROJECTS_ACTIONS, resources: ['*'] }));
+    Validations.of(this.versionPolicy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'rekognition:DescribeProjects supports no resource-level permissions; the handler uses it to find a project imported by name',
+    });
   }
 
   /** Lets the prepare handler read the CDK assets bucket (once). */

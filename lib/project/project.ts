@@ -1,7 +1,7 @@
 import { ArnFormat, Fn, IResource, Names, RemovalPolicy, Resource, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as rekognition from 'aws-cdk-lib/aws-rekognition';
-import { Construct } from 'constructs';
+import { Construct, IDependable } from 'constructs';
 
 import { PropValidator } from '../shared/validation';
 import {
@@ -177,13 +177,20 @@ export class CustomLabelsProject extends CustomLabelsProjectBase {
     // Ref of AWS::Rekognition::Project is its name.
     this.projectName = resource.ref;
 
-    new ProjectTeardown(this, 'Teardown', {
+    this.teardown = new ProjectTeardown(this, 'Teardown', {
       project: resource,
       projectArn: this.projectArn,
       projectChildrenArn: (kind) => childrenArn(this, kind),
       mode: this.removalPolicy === RemovalPolicy.DESTROY ? 'DESTROY' : 'RETAIN',
     });
   }
+
+  /**
+   * The teardown step that stops (and under DESTROY deletes) the project's versions and datasets before the project
+   * goes. Whatever creates versions or datasets in the project must depend on it: else, when a deploy rolls back,
+   * CloudFormation may delete the project before its teardown exists, and the deletion fails on the datasets.
+   */
+  readonly teardown: IDependable;
 }
 
 /**
