@@ -162,17 +162,19 @@ export class TemplateModel {
   /**
    * Every resource after all it depends on, as the runner creates them one at a time where CloudFormation creates
    * independent resources in parallel. Ties keep template order, except:
-   * - wait conditions come as late as their dependents allow, so that everything else already runs (two models of a
-   *   stack train at once, as they do in AWS, instead of one after the other behind the first one's wait);
-   * - IAM policies come later still: a resource that does not depend on the policy granting its permissions may run
-   *   before that policy exists in AWS, so deploying policies last makes such a missing dependency fail offline every
-   *   time.
+   * - IAM policies come as late as their dependents allow: a resource that does not depend on the policy granting its
+   *   permissions may run before that policy exists in AWS, so deploying policies last makes such a missing dependency
+   *   fail offline every time;
+   * - wait conditions come after everything that does not need them, so that everything else already runs (two models
+   *   of a stack train at once, as they do in AWS, instead of one after the other behind the first one's wait); only the
+   *   policies nothing depends on come later still.
    * Throws on a cycle, naming it.
    */
   createOrder(): string[] {
-    return this.order((id) => this.deps.get(id) ?? new Set(), (id) => {
+    return this.order((id) => this.deps.get(id) ?? new Set(), (id, waitedFor) => {
       const type = this.resource(id).Type;
-      return isPolicy(type) ? 2 : type === 'AWS::CloudFormation::WaitCondition' ? 1 : 0;
+      if (isPolicy(type)) return waitedFor ? 1 : 3;
+      return type === 'AWS::CloudFormation::WaitCondition' ? 2 : 0;
     });
   }
 
@@ -184,19 +186,17 @@ export class TemplateModel {
   }
 
   /**
-   * A topological order over `before(id)` (what must come first). Among ready resources the lowest rank goes first; within
-   * a deferred rank (above 0), one that something still waits for goes first, so the rest stay as late as possible.
+   * A topological order over `before(id)` (what must come first): among ready resources the lowest rank goes first.
+   * `rank` learns whether anything still waits for the resource.
    */
-  private order(before: (id: string) => ReadonlySet<string>, rank: (id: string) => number): string[] {
+  private order(before: (id: string) => ReadonlySet<string>, rank: (id: string, waitedFor: boolean) => number): string[] {
     const remaining = new Map(this.logicalIds.map((id) => [id, new Set(before(id))]));
     const order: string[] = [];
     while (remaining.size > 0) {
       const ready = [...remaining.keys()].filter((id) => remaining.get(id)!.size === 0);
       if (ready.length === 0) throw new Error(`Circular dependency between resources: ${this.cycle([...remaining.keys()], before).join(' -> ')}`);
-      const lowest = Math.min(...ready.map(rank));
-      const candidates = ready.filter((id) => rank(id) === lowest);
-      const next = lowest === 0 ? candidates[0]
-        : candidates.find((id) => [...remaining.values()].some((w) => w.has(id))) ?? candidates[0];
+      const ranked = ready.map((id) => ({ id, rank: rank(id, [...remaining.values()].some((w) => w.has(id))) }));
+      const next = ranked.reduce((best, r) => (r.rank < best.rank ? r : best)).id;
       order.push(next);
       remaining.delete(next);
       for (const waiting of remaining.values()) waiting.delete(next);

@@ -1,6 +1,7 @@
 /**
  * The scenario behind the permission tests: the example app deployed, updated with a changed image (a new version
- * trains, passes its gate, starts and replaces the serving one) and destroyed, offline, with IAM enforced.
+ * trains, passes its gate, starts and replaces the serving one), given a version made outside the stack, and destroyed,
+ * offline, with IAM enforced.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -57,10 +58,20 @@ export async function exampleScenario(dir: string): Promise<{ session: Session; 
   await runner.deploy(updated);
   await runner.settle();
   phases.push('updated');
+  // A version in each project made outside the stack (by hand, in the console): only the project's teardown can remove it.
+  for (const project of (await session.rekognition.describeProjects({})).ProjectDescriptions ?? []) {
+    await session.rekognition.createProjectVersion({ ProjectArn: project.ProjectArn, VersionName: 'by-hand',
+      OutputConfig: { S3Bucket: runner.stackState(STACK)!.resources[dataBucketId(runner)].physicalId, S3KeyPrefix: 'output/by-hand/' } });
+  }
   const deployed = Object.entries(structuredClone(runner.stackState(STACK)!.resources)).map(([logicalId, record]) => ({ logicalId, record }));
   await runner.destroy();
   phases.push('destroyed');
   return { session, run: { phases, decisions: session.cloud.access.history(), deployed, assembly } };
+}
+
+function dataBucketId(runner: Session['runner']): string {
+  return Object.keys(runner.stackState(STACK)!.resources).find((id) => /^CustomLabelsModelWorkflowDataBucket/.test(id)
+    && runner.stackState(STACK)!.resources[id].type === 'AWS::S3::Bucket')!;
 }
 
 /** One statement of a role's policies, where it is, and how to remove it (from deployed resources or a template). */
