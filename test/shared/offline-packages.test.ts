@@ -1,0 +1,58 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import {
+  assertOfflinePackages, missingOfflinePackages, MissingOfflinePackagesError, offlinePackages, Resolver,
+} from '../../lib/shared/offline-packages';
+
+const ownPackage = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+  peerDependencies: Record<string, string>; peerDependenciesMeta: Record<string, { optional?: boolean }>; devDependencies: Record<string, string>;
+};
+
+/** A resolver that finds everything but `absent`. */
+const without = (...absent: string[]): Resolver => (request) => {
+  if (absent.some((name) => request === name || request.startsWith(`${name}/`))) throw new Error(`Cannot find module '${request}'`);
+  return `/node_modules/${request}`;
+};
+
+describe('offline packages', () => {
+  test('are the optional peer dependencies of package.json, each with its range and the version our tests run', () => {
+    const packages = offlinePackages();
+    const optional = Object.keys(ownPackage.peerDependenciesMeta).filter((n) => ownPackage.peerDependenciesMeta[n].optional);
+    expect(packages.map((p) => p.name)).toEqual(optional);
+    expect(packages.map((p) => p.name)).toEqual(expect.arrayContaining(['s3rver', 'aws-local-stepfunctions', '@aws-sdk/client-rekognition']));
+    for (const p of packages) {
+      expect(p.range).toBe(ownPackage.peerDependencies[p.name]);
+      expect(p.tested).toBe(ownPackage.devDependencies[p.name]);
+    }
+    // aws-cdk-lib and constructs are required peers, not offline packages
+    expect(packages.map((p) => p.name)).not.toContain('aws-cdk-lib');
+  });
+
+  test('are all installed in this repository (as devDependencies)', () => {
+    expect(missingOfflinePackages()).toEqual([]);
+    expect(() => assertOfflinePackages('custom-labels local')).not.toThrow();
+  });
+
+  test('a missing one: the error names it and gives the command that installs it', () => {
+    const missing = missingOfflinePackages(without('s3rver', 'aws-local-stepfunctions'));
+    expect(missing.map((p) => p.name).sort()).toEqual(['aws-local-stepfunctions', 's3rver']);
+    let error: unknown;
+    try {
+      assertOfflinePackages('custom-labels local', without('s3rver'));
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(MissingOfflinePackagesError);
+    expect((error as Error).message).toBe('custom-labels local needs packages that are not installed: s3rver. They are optional peer dependencies '
+      + `of cdk-rekognition-custom-labels, needed only offline; install them with: npm install --save-dev s3rver@${ownPackage.devDependencies.s3rver}`);
+  });
+
+  test('a package whose exports hide its main but show package.json counts as installed', () => {
+    const onlyPackageJson: Resolver = (request) => {
+      if (request === 's3rver') throw new Error('ERR_PACKAGE_PATH_NOT_EXPORTED');
+      return `/node_modules/${request}`;
+    };
+    expect(missingOfflinePackages(onlyPackageJson).map((p) => p.name)).not.toContain('s3rver');
+  });
+});
