@@ -1,3 +1,4 @@
+import { packageVersion } from '../shared/package-info';
 import { CliIo, EXIT, UsageError } from './io';
 
 /** A sub-command: parses its own arguments and resolves to the process exit code. */
@@ -5,6 +6,8 @@ export type Command = (args: string[], io: CliIo) => Promise<number>;
 
 interface CommandEntry {
   readonly summary: string;
+  /** Needs the offline tools' optional peer dependencies (checked before loading, for a clear message). */
+  readonly offline: boolean;
   readonly load: () => Promise<Command>;
 }
 
@@ -14,14 +17,17 @@ interface CommandEntry {
 const COMMANDS: Record<string, CommandEntry> = {
   manifest: {
     summary: 'validate, convert, split and count Ground Truth manifests',
+    offline: false,
     load: async () => (require('./manifest') as typeof import('./manifest')).runManifestCommand,
   },
   emulator: {
     summary: 'run Rekognition Custom Labels and S3 locally',
+    offline: true,
     load: async () => (require('./emulator') as typeof import('./emulator')).runEmulatorCommand,
   },
   local: {
     summary: 'deploy or destroy a synthesized app (cdk.out) against the local emulator, offline',
+    offline: true,
     load: async () => (require('./local') as typeof import('./local')).runLocalCommand,
   },
 };
@@ -32,27 +38,41 @@ export const USAGE = `Usage: custom-labels <command> [options]
 Commands:
 ${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`).join('\n')}
 
-Run 'custom-labels <command> --help' for a command's options.
+Options:
+  -h, --help     this help ('custom-labels help <command>' or 'custom-labels <command> --help' for a command's)
+  -V, --version  the version of cdk-rekognition-custom-labels
+
+'emulator' and 'local' need the offline tools' packages (see the README's "Install"); 'manifest' needs nothing more.
 Exit codes: 0 success, 1 the input is invalid (or the operation failed), 2 usage or I/O error.
 `;
 
 /** Runs the CLI; never throws: errors become a one-line message on stderr and an exit code. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    (name === undefined ? io.stderr : io.stdout).write(USAGE);
-    return name === undefined ? EXIT.usage : EXIT.ok;
+  const [first, ...rest] = argv;
+  if (first === '--version' || first === '-V') {
+    io.stdout.write(`${packageVersion()}\n`);
+    return EXIT.ok;
   }
-  const entry = COMMANDS[name];
+  if (first === 'help' && rest.length > 0) return main([...rest, '--help'], io);
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    (first === undefined ? io.stderr : io.stdout).write(USAGE);
+    return first === undefined ? EXIT.usage : EXIT.ok;
+  }
+  const entry = COMMANDS[first];
   if (!entry) {
-    io.stderr.write(`custom-labels: unknown command '${name}'. Run 'custom-labels --help'.\n`);
+    io.stderr.write(`custom-labels: unknown command '${first}'. Run 'custom-labels --help'.\n`);
     return EXIT.usage;
   }
   try {
+    if (entry.offline) {
+      // Only here: the constructs and `manifest` never load the offline tools' modules.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      (require('../shared/offline-packages') as typeof import('../shared/offline-packages')).assertOfflinePackages(`custom-labels ${first}`);
+    }
     return await (await entry.load())(rest, io);
   } catch (err) {
-    io.stderr.write(`custom-labels ${name}: ${oneLine(err)}\n`);
-    return err instanceof UsageError || isNodeIoError(err) ? EXIT.usage : EXIT.invalid;
+    io.stderr.write(`custom-labels ${first}: ${oneLine(err)}\n`);
+    return err instanceof UsageError || isNodeIoError(err) || isMissingPackages(err) ? EXIT.usage : EXIT.invalid;
   }
 }
 
@@ -63,4 +83,8 @@ function oneLine(err: unknown): string {
 
 function isNodeIoError(err: unknown): boolean {
   return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && /^E[A-Z]+$/.test((err as NodeJS.ErrnoException).code!);
+}
+
+function isMissingPackages(err: unknown): boolean {
+  return err instanceof Error && err.name === 'MissingOfflinePackagesError';
 }
