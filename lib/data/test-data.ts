@@ -1,6 +1,7 @@
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
+import { DEFAULT_SPLIT_SEED, DEFAULT_TEST_RATIO } from '../manifest/split';
 import { DataBindOptions, DataConfig, LocalFolderOptions, LocalManifestOptions, S3ManifestOptions, TrainingData } from './training-data';
 
 /** Options of {@link TestData.split}. */
@@ -27,8 +28,9 @@ export interface TestDataConfig {
   readonly data?: DataConfig;
 }
 
-export const DEFAULT_SPLIT_RATIO = 0.2;
-export const DEFAULT_SPLIT_SEED = 7;
+/** The defaults of the manifest toolkit's split (and of `custom-labels manifest split`): the same data splits the same way. */
+export const DEFAULT_SPLIT_RATIO = DEFAULT_TEST_RATIO;
+export { DEFAULT_SPLIT_SEED };
 
 /**
  * The images a model is evaluated on: held out from the training data, or given separately.
