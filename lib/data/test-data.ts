@@ -20,11 +20,11 @@ export interface SplitOptions {
 
 /** What a test-data choice resolves to at synth. */
 export interface TestDataConfig {
-  /** Our deterministic, stratified split of the training data. */
+  /** Our deterministic, stratified split of the training data. @default - not a split */
   readonly split?: { readonly ratio: number; readonly seed: number };
-  /** Rekognition's own split (DistributeDatasetEntries: a random 20%). */
+  /** Rekognition's own split (DistributeDatasetEntries: a random 20%). @default false */
   readonly serviceSplit?: boolean;
-  /** Separate test data. */
+  /** Separate test data. @default - the test data comes from the training data */
   readonly data?: DataConfig;
 }
 

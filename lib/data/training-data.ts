@@ -44,8 +44,11 @@ export interface DataBindOptions {
 
 /** The S3 manifest of a {@link DataConfig}. */
 export interface S3ManifestLocation {
+  /** The bucket holding the manifest. */
   readonly bucket: s3.IBucket;
+  /** The manifest's key. */
   readonly key: string;
+  /** A version of the object. @default - the latest version */
   readonly objectVersion?: string;
 }
 
@@ -53,11 +56,16 @@ export interface S3ManifestLocation {
  * What a data source resolves to at synth. Exactly one of `localManifest`, `s3Manifest` and `datasetArn` is set.
  */
 export interface DataConfig {
-  /** A Ground Truth manifest generated or read at synth (its source-refs are rewritten at deploy time when `imagesDir` is set). */
+  /**
+   * A Ground Truth manifest generated or read at synth (its source-refs are rewritten at deploy time when `imagesDir` is set).
+   * @default - the data is not local
+   */
   readonly localManifest?: string;
-  /** The local folder standing for `s3://<bucket>/` of the local manifest. */
+  /** The local folder standing for `s3://<bucket>/` of the local manifest. @default - no local images */
   readonly imagesDir?: string;
+  /** A manifest in S3. @default - the data is not an S3 manifest */
   readonly s3Manifest?: S3ManifestLocation;
+  /** An existing dataset to copy. @default - the data is not a dataset */
   readonly datasetArn?: string;
   /** For messages: where the data comes from. */
   readonly description: string;
