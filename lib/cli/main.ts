@@ -67,7 +67,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     if (entry.offline) {
       // Only here: the constructs and `manifest` never load the offline tools' modules.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      (require('../shared/offline-packages') as typeof import('../shared/offline-packages')).assertOfflinePackages(`custom-labels ${first}`);
+      (require('../shared/offline-packages') as typeof import('../shared/offline-packages')).assertOfflinePackages('this command');
     }
     return await (await entry.load())(rest, io);
   } catch (err) {
