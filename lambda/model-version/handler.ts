@@ -4,8 +4,11 @@
  * - Create/Update: resolve the version name (known at synth for local data; else the S3 manifest's content or the
  *   dataset's update time is hashed in) and start the model workflow. The execution name is the version name plus a
  *   hash of the CloudFormation request id: a retried event starts nothing new, while a rollback to an earlier version
- *   runs again (it adopts the existing version, re-promotes it and stops the newer one). Returns at once; the stack
- *   waits on its wait condition, which the workflow signals.
+ *   runs again (it adopts the existing version, re-promotes it and stops the newer one). A request supersedes the
+ *   model's earlier runs: they are stopped first, with any version they started but did not promote, so a run of an
+ *   update that was rolled back can never promote its version later. The wait-condition handle URL is stored in the
+ *   data bucket for the run's notify step (never in the execution input, which the state machine log records).
+ *   Returns at once; the stack waits on its wait condition, which the workflow signals.
  * - The physical id is `<project>/<versionPrefix>` and never changes with the data, so an update never produces a
  *   Delete of the version serving now: the workflow alone retires it once the new one runs.
  * - Delete (the model leaves the stack): stop the model's running executions and versions; under DESTROY delete its
@@ -15,19 +18,21 @@ import { createHash } from 'node:crypto';
 
 import { DeleteProjectVersionCommand, DescribeDatasetCommand, DescribeProjectsCommand, DescribeProjectVersionsCommand,
   ProjectVersionDescription, RekognitionClient, StopProjectVersionCommand } from '@aws-sdk/client-rekognition';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, ExecutionStatus, ListExecutionsCommand, SFNClient, StartExecutionCommand,
   StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 
 import {
   DataSource, executionNameFor, fingerprint, isVersionOfModel, ModelVersionConfig, ModelVersionData, parseModelVersionConfig, TestSource,
-  versionNameFor, workflowInputFor,
+  versionNameFor, waitHandleKeyFor, workflowInputFor,
 } from '../../lib/model/contracts';
 
 export interface VersionHandlerDeps {
   readonly rekognition: RekognitionClient;
   readonly s3: S3Client;
   readonly sfn: SFNClient;
+  readonly ssm: SSMClient;
 }
 
 /** The part of a CloudFormation custom-resource event this handler reads. */
@@ -71,7 +76,9 @@ export async function onEvent(event: VersionEvent, deps: VersionHandlerDeps): Pr
   const projectArn = await resolveProjectArn(deps, config);
   const versionName = await resolveVersionName(deps, config);
   const name = executionNameFor(versionName, event.RequestId);
-  const input = JSON.stringify(workflowInputFor({ ...config, projectArn }, versionName));
+  if (await stopExecutions(deps, stateMachineArn, config, name)) await stopStrayVersions(deps, projectArn, config, versionName);
+  const waitHandleKey = await storeWaitHandle(deps, config, name);
+  const input = JSON.stringify(workflowInputFor({ ...config, projectArn }, versionName, waitHandleKey));
   let executionArn: string;
   try {
     const res = await deps.sfn.send(new StartExecutionCommand({ stateMachineArn, name, input }));
@@ -116,19 +123,57 @@ export async function isComplete(event: VersionEvent, deps: VersionHandlerDeps):
   return { IsComplete: done };
 }
 
-async function stopExecutions(deps: VersionHandlerDeps, stateMachineArn: string, config: ModelVersionConfig): Promise<void> {
+/**
+ * Stores the run's wait-condition handle URL in the data bucket (`wait-handles/<execution name>`) for its notify step;
+ * returns the key, or '' when the stack does not wait.
+ */
+export async function storeWaitHandle(deps: Pick<VersionHandlerDeps, 's3'>, config: ModelVersionConfig, executionName: string): Promise<string> {
+  if (!config.waitHandleUrl) return '';
+  const key = waitHandleKeyFor(executionName);
+  await deps.s3.send(new PutObjectCommand({ Bucket: config.dataBucket, Key: key, Body: config.waitHandleUrl, ContentType: 'text/plain' }));
+  return key;
+}
+
+/** Stops the model's running executions (all of them on Delete; all but `keep` on Create/Update). Returns how many. */
+async function stopExecutions(deps: VersionHandlerDeps, stateMachineArn: string, config: ModelVersionConfig, keep?: string): Promise<number> {
   const prefix = `${config.versionPrefix.replace(/[^A-Za-z0-9_-]/g, '_')}-`;
+  const [error, cause] = keep === undefined
+    ? ['ModelRemoved', 'The model was removed from its stack']
+    : ['Superseded', 'A newer CloudFormation request for this model (an update or a rollback) started its own run'];
+  let stopped = 0;
   let token: string | undefined;
   do {
     const page = await deps.sfn.send(new ListExecutionsCommand({ stateMachineArn, statusFilter: ExecutionStatus.RUNNING, nextToken: token }));
     for (const ex of page.executions ?? []) {
-      if (ex.name?.startsWith(prefix) && await isRunOfModel(deps, ex.executionArn ?? '', config)) {
-        await deps.sfn.send(new StopExecutionCommand({ executionArn: ex.executionArn, error: 'ModelRemoved',
-          cause: 'The model was removed from its stack' }));
+      if (ex.name !== keep && ex.name?.startsWith(prefix) && await isRunOfModel(deps, ex.executionArn ?? '', config)) {
+        await deps.sfn.send(new StopExecutionCommand({ executionArn: ex.executionArn, error, cause }));
+        stopped++;
       }
     }
     token = page.nextToken;
   } while (token);
+  return stopped;
+}
+
+/**
+ * After a superseded run is stopped: stops the versions of the model it may have started (STARTING or RUNNING, neither
+ * serving nor the version the new run is for). Nobody asked for them, and they bill every hour.
+ */
+async function stopStrayVersions(deps: VersionHandlerDeps, projectArn: string, config: ModelVersionConfig, target: string): Promise<void> {
+  const serving = (await deps.ssm.send(new GetParameterCommand({ Name: config.servingParameterName }))).Parameter?.Value;
+  let versions: ProjectVersionDescription[];
+  try {
+    versions = await modelVersions(deps, projectArn, config.versionPrefix);
+  } catch (e) {
+    if (isNotFound(e)) return;
+    throw e;
+  }
+  for (const v of versions) {
+    const name = (v.ProjectVersionArn ?? '').split('/')[3];
+    if (RUNNING.has(v.Status ?? '') && v.ProjectVersionArn !== serving && name !== target) {
+      await ignoreInUse(deps.rekognition.send(new StopProjectVersionCommand({ ProjectVersionArn: v.ProjectVersionArn })));
+    }
+  }
 }
 
 /**

@@ -101,12 +101,23 @@ export function signal(url: string, body: string): Promise<void> {
   });
 }
 
-export async function notify(req: NotifyRequest, send: (url: string, body: string) => Promise<void> = signal,
-  log: (line: string) => void = console.log): Promise<Outcome> {
+/** Where the notify step reads (and then removes) the run's wait-condition handle URL, and how it signals. */
+export interface NotifyDeps {
+  readonly signal: (url: string, body: string) => Promise<void>;
+  readonly log: (line: string) => void;
+  /** The handle object's text (the presigned URL). */
+  readonly readHandle: (bucket: string, key: string) => Promise<string>;
+  readonly deleteHandle: (bucket: string, key: string) => Promise<void>;
+}
+
+export async function notify(req: NotifyRequest, deps: NotifyDeps): Promise<Outcome> {
   const outcome = buildOutcome(req);
-  log(metricLine(req, Date.now()));
-  const url = req.state.config.waitHandleUrl;
-  if (!url) return outcome;
-  await send(url, signalBody(outcome));
+  deps.log(metricLine(req, Date.now()));
+  const { waitHandleKey, dataBucket } = req.state.config;
+  if (!waitHandleKey) return outcome;
+  const url = (await deps.readHandle(dataBucket, waitHandleKey)).trim();
+  await deps.signal(url, signalBody(outcome));
+  // The URL is a credential for the stack's wait condition: it lives no longer than the run that needs it.
+  await deps.deleteHandle(dataBucket, waitHandleKey);
   return { ...outcome, signalled: true };
 }

@@ -2,7 +2,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
 import { DEFAULT_SPLIT_SEED, DEFAULT_TEST_RATIO } from '../manifest/split';
-import { DataBindOptions, DataConfig, LocalFolderOptions, LocalManifestOptions, S3ManifestOptions, TrainingData } from './training-data';
+import { DataBindOptions, DataConfig, ImagesLocationOptions, LocalFolderOptions, LocalManifestOptions, S3ManifestOptions, TrainingData } from './training-data';
 
 /** Options of {@link TestData.split}. */
 export interface SplitOptions {
@@ -59,8 +59,8 @@ export abstract class TestData {
     return new SeparateTestData(TrainingData.fromS3Manifest(bucket, key, options));
   }
 
-  static fromDataset(datasetArn: string): TestData {
-    return new SeparateTestData(TrainingData.fromDataset(datasetArn));
+  static fromDataset(datasetArn: string, options: ImagesLocationOptions = {}): TestData {
+    return new SeparateTestData(TrainingData.fromDataset(datasetArn, options));
   }
 
   abstract bind(scope: Construct, options: DataBindOptions): TestDataConfig;

@@ -25,10 +25,36 @@ export interface LocalManifestOptions {
    * @default - the images are already in S3 where the source-refs say (they are not checked at synth)
    */
   readonly imagesDir?: string;
+  /**
+   * Without `imagesDir`: the bucket the source-refs point into. Rekognition reads the images with the rights of the
+   * workflow that imports them, so the workflow is granted read access to it; synth fails when the source-refs name
+   * another bucket.
+   * @default - none: required when `imagesDir` is not given
+   */
+  readonly imagesBucket?: s3.IBucket;
+  /**
+   * Key prefix of the images in `imagesBucket` (the grant covers only objects under it).
+   * @default - the whole bucket
+   */
+  readonly imagesPrefix?: string;
+}
+
+/** Where the images of a remote source are (Rekognition reads them with the workflow's rights); the options of {@link TrainingData.fromDataset}. */
+export interface ImagesLocationOptions {
+  /**
+   * The bucket the source-refs point into: the workflow that imports the data is granted read access to it (Rekognition
+   * reads the images with the caller's rights; reference: "Set up SDK permissions").
+   */
+  readonly imagesBucket?: s3.IBucket;
+  /**
+   * Key prefix of the images in `imagesBucket` (the grant covers only objects under it).
+   * @default - the whole bucket
+   */
+  readonly imagesPrefix?: string;
 }
 
 /** Options of {@link TrainingData.fromS3Manifest}. */
-export interface S3ManifestOptions {
+export interface S3ManifestOptions extends ImagesLocationOptions {
   /**
    * The object version to read. Give it to train again when the object changes: CloudFormation sees no change otherwise.
    * @default - the latest version when the workflow runs
@@ -36,10 +62,18 @@ export interface S3ManifestOptions {
   readonly objectVersion?: string;
 }
 
+
 /** Options of {@link TrainingData.bind}. */
 export interface DataBindOptions {
   /** `training` or `testing`: the role the manifest plays (validation rules differ). */
   readonly role: string;
+}
+
+/** Where the images of a {@link DataConfig} are, when they are not uploaded with the stack. */
+export interface ImagesLocation {
+  readonly bucket: s3.IBucket;
+  /** '' for the whole bucket. */
+  readonly prefix: string;
 }
 
 /** The S3 manifest of a {@link DataConfig}. */
@@ -67,6 +101,8 @@ export interface DataConfig {
   readonly s3Manifest?: S3ManifestLocation;
   /** An existing dataset to copy. @default - the data is not a dataset */
   readonly datasetArn?: string;
+  /** Images that stay in S3 (remote sources, local manifests without `imagesDir`); the workflow needs read access. */
+  readonly images?: ImagesLocation;
   /** For messages: where the data comes from. */
   readonly description: string;
 }
@@ -111,21 +147,27 @@ export abstract class TrainingData {
     return new LocalFolderData(dir, options.labels ?? LabelSource.FOLDER_NAMES);
   }
 
-  /** A local Ground Truth manifest file, with its images in `imagesDir` (or already in S3). */
+  /** A local Ground Truth manifest file, with its images in `imagesDir` (or already in S3, in `imagesBucket`). */
   static fromLocalManifest(file: string, options: LocalManifestOptions = {}): TrainingData {
-    return new LocalManifestData(file, options.imagesDir);
+    return new LocalManifestData(file, options);
   }
 
-  /** A manifest in S3 whose images are in S3 already (one bucket, readable by Rekognition). */
+  /**
+   * A manifest in S3 whose images are in S3 already (one bucket: `imagesBucket`, by default the manifest's bucket).
+   * The workflow is granted read access to both: Rekognition reads them with its rights.
+   */
   static fromS3Manifest(bucket: s3.IBucket, key: string, options: S3ManifestOptions = {}): TrainingData {
     checkS3Key(key);
-    return new S3ManifestData(bucket, key, options.objectVersion);
+    return new S3ManifestData(bucket, key, options);
   }
 
-  /** The entries of an existing dataset (of any project in the account and Region), copied when the workflow runs. */
-  static fromDataset(datasetArn: string): TrainingData {
+  /**
+   * The entries of an existing dataset (of any project in the account and Region), copied when the workflow runs.
+   * Give `imagesBucket`: the copy's images are read again from it, with the workflow's rights.
+   */
+  static fromDataset(datasetArn: string, options: ImagesLocationOptions = {}): TrainingData {
     checkDatasetArn(datasetArn);
-    return new DatasetData(datasetArn);
+    return new DatasetData(datasetArn, options);
   }
 
   /** Resolves the data at synth (generating and reading local manifests). */
@@ -146,34 +188,71 @@ class LocalFolderData extends TrainingData {
 }
 
 class LocalManifestData extends TrainingData {
-  constructor(private readonly file: string, private readonly imagesDir?: string) {
+  constructor(private readonly file: string, private readonly options: LocalManifestOptions) {
     super();
   }
 
   bind(_scope: Construct, _options: DataBindOptions): DataConfig {
+    const { imagesDir, imagesBucket, imagesPrefix } = this.options;
     checkPathExists('fromLocalManifest file', this.file, 'file');
-    if (this.imagesDir !== undefined) checkPathExists('fromLocalManifest imagesDir', this.imagesDir, 'directory');
-    return { localManifest: localManifestFromFile(this.file), imagesDir: this.imagesDir && path.resolve(this.imagesDir),
-      description: `local manifest ${this.file}` };
+    if (imagesDir !== undefined) checkPathExists('fromLocalManifest imagesDir', imagesDir, 'directory');
+    const manifest = localManifestFromFile(this.file);
+    if (imagesDir === undefined) checkImagesBucket(manifest, imagesBucket, this.file);
+    return {
+      localManifest: manifest,
+      imagesDir: imagesDir && path.resolve(imagesDir),
+      images: imagesDir === undefined && imagesBucket ? { bucket: imagesBucket, prefix: imagesPrefix ?? '' } : undefined,
+      description: `local manifest ${this.file}`,
+    };
+  }
+}
+
+/** A local manifest whose images stay in S3 must say which bucket, and its source-refs must all point there. */
+function checkImagesBucket(manifest: string, bucket: s3.IBucket | undefined, file: string): void {
+  const named = new Set<string>();
+  for (const m of manifest.matchAll(/"source-ref"\s*:\s*"s3:\/\/([^/"]+)\//g)) named.add(m[1]);
+  if (!bucket) {
+    throw new Error(`fromLocalManifest ${JSON.stringify(file)}: without imagesDir the images stay in S3`
+      + `${named.size > 0 ? ` (${[...named].map((b) => `s3://${b}`).join(', ')})` : ''}; give imagesBucket (e.g. s3.Bucket.fromBucketName(...)) `
+      + 'so the workflow may read them (Rekognition reads images with its caller\'s rights), or imagesDir to upload them with the stack');
+  }
+  if (!Token.isUnresolved(bucket.bucketName)) {
+    const other = [...named].filter((b) => b !== bucket.bucketName);
+    if (other.length > 0) {
+      throw new Error(`fromLocalManifest ${JSON.stringify(file)}: imagesBucket is ${JSON.stringify(bucket.bucketName)} but source-refs point into `
+        + `${other.map((b) => JSON.stringify(b)).join(', ')}; every image of a manifest must be in the one imagesBucket`);
+    }
   }
 }
 
 class S3ManifestData extends TrainingData {
-  constructor(private readonly bucket: s3.IBucket, private readonly key: string, private readonly objectVersion?: string) {
+  constructor(private readonly bucket: s3.IBucket, private readonly key: string, private readonly options: S3ManifestOptions) {
     super();
   }
 
   bind(): DataConfig {
-    return { s3Manifest: { bucket: this.bucket, key: this.key, objectVersion: this.objectVersion }, description: `s3 manifest ${this.key}` };
+    return {
+      s3Manifest: { bucket: this.bucket, key: this.key, objectVersion: this.options.objectVersion },
+      images: { bucket: this.options.imagesBucket ?? this.bucket, prefix: this.options.imagesPrefix ?? '' },
+      description: `s3 manifest ${this.key}`,
+    };
   }
 }
 
 class DatasetData extends TrainingData {
-  constructor(private readonly datasetArn: string) {
+  constructor(private readonly datasetArn: string, private readonly options: ImagesLocationOptions) {
     super();
   }
 
   bind(): DataConfig {
-    return { datasetArn: this.datasetArn, description: `dataset ${this.datasetArn}` };
+    if (!this.options.imagesBucket) {
+      throw new Error(`fromDataset ${this.datasetArn}: give imagesBucket, the bucket its entries' source-refs point into: the workflow `
+        + 'recreates the dataset from those entries, and Rekognition reads the images again with the workflow\'s rights');
+    }
+    return {
+      datasetArn: this.datasetArn,
+      images: { bucket: this.options.imagesBucket, prefix: this.options.imagesPrefix ?? '' },
+      description: `dataset ${this.datasetArn}`,
+    };
   }
 }

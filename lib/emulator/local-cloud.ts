@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 
+import { AccessControl } from '../iam/world';
 import { VirtualClock } from './clock';
 import { RekognitionEmulator, Usage } from './rekognition/emulator';
 import { FaultSpec, RandomFaultSpec } from './rekognition/faults';
@@ -29,6 +30,11 @@ export interface LocalCloudOptions {
   readonly tpsPerInferenceUnit?: number;
   /** Receives one line per request to either server, and the emulator's own notes. @default - no log */
   readonly log?: (line: string) => void;
+  /**
+   * The identity policy of callers whose access key no role owns (a user's own code): their requests are then
+   * authorized against it. @default - such callers are not checked (roles registered in `access` always are)
+   */
+  readonly unknownCallerPolicy?: unknown;
 }
 
 export interface LocalCloud {
@@ -39,16 +45,27 @@ export interface LocalCloud {
   readonly clock: VirtualClock;
   readonly emulator: RekognitionEmulator;
   readonly s3: LocalS3;
+  /**
+   * Who may do what: the offline runner registers every deployed role here, and both servers authorize the requests
+   * signed with a registered key (reference §9a: Rekognition also reads and writes S3 with its caller's rights).
+   */
+  readonly access: AccessControl;
   /** Billable training and inference-unit time so far. */
   usage(): Usage;
   /** Stops the emulator (after its background work) and then S3; safe to call twice. */
   stop(): Promise<void>;
 }
 
+/** The one account and Region of the offline world (the runner's intrinsics use the same). */
+const ACCOUNT_ID = '123456789012';
+const REGION = 'us-east-1';
+
 /** Starts a local S3 and a Rekognition Custom Labels emulator wired to it, both on 127.0.0.1. */
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
   const stateDir = options.stateDir === undefined ? undefined : path.resolve(options.stateDir);
+  const access = new AccessControl({ accountId: ACCOUNT_ID, region: REGION, unknownCallerPolicy: options.unknownCallerPolicy });
   const s3 = await startLocalS3({
+    access,
     port: options.s3Port ?? 0,
     directory: stateDir === undefined ? undefined : path.join(stateDir, 's3'),
     tempRoot: options.tempRoot,
@@ -67,6 +84,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       stateDir: stateDir === undefined ? undefined : path.join(stateDir, 'rekognition'),
       tpsPerInferenceUnit: options.tpsPerInferenceUnit,
       log: options.log,
+      access,
+      region: REGION,
+      accountId: ACCOUNT_ID,
     });
     rekognitionEndpoint = await emulator.listen(options.rekognitionPort ?? 0, '127.0.0.1');
   } catch (err) {
@@ -81,6 +101,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     clock: started.clock,
     emulator: started,
     s3,
+    access,
     usage: () => started.usage(),
     stop: () => {
       stopped ??= (async () => {

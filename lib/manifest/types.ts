@@ -56,9 +56,13 @@ export const ERRORS = {
   ERROR_MANIFEST_ROWS_EXCEEDS_MAXIMUM: 'The manifest file has too many rows.',
   ERROR_TOO_MANY_RECORDS_IN_ERROR: 'The manifest file has too many terminal errors.',
   ERROR_INSUFFICIENT_IMAGES_PER_LABEL_FOR_DISTRIBUTE: "The manifest file doesn't have enough labeled images to distribute the dataset.",
+  ERROR_INVALID_PERMISSIONS_MANIFEST_S3_BUCKET: 'The S3 bucket permissions are incorrect.',
+  ERROR_CANNOT_WRITE_OUTPUT_S3_BUCKET: 'Unable to write to output S3 bucket.',
   // B. terminal manifest-content errors
   ERROR_TOO_MANY_INVALID_ROWS_IN_MANIFEST: 'The manifest file contains too many invalid rows.',
   ERROR_IMAGES_IN_MULTIPLE_S3_BUCKETS: 'The manifest file contains images from multiple S3 buckets.',
+  ERROR_INVALID_PERMISSIONS_IMAGES_S3_BUCKET: 'The permissions for the images S3 bucket are invalid.',
+  ERROR_FAILED_IMAGES_S3_COPY: 'Failed to copy images from S3 bucket.',
   ERROR_INSUFFICIENT_IMAGES_PER_LABEL_FOR_AUTOSPLIT: 'The manifest file contains insufficient labeled images per label to perform auto-split.',
   ERROR_MANIFEST_TOO_FEW_LABELS: 'The manifest file has too few labels.',
   ERROR_MANIFEST_TOO_MANY_LABELS: 'The manifest file has too many labels.',

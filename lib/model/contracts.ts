@@ -11,6 +11,12 @@ export const DETAIL_TYPE_FAILED = 'Custom Labels Model Version Failed';
 /** Namespace of the metrics the notify handler writes in embedded metric format. */
 export const METRIC_NAMESPACE = 'CdkRekognitionCustomLabels';
 export const METRIC_TRAINING_FAILED = 'TrainingFailed';
+/**
+ * Where a run's wait-condition handle URL waits for the notify step, in the data bucket: a presigned URL in the
+ * execution input would be written to the state machine's log (includeExecutionData), where any reader could signal.
+ */
+export const WAIT_HANDLES_PREFIX = 'wait-handles/';
+
 /** Value of the serving-version parameter while no version has been promoted (SSM refuses empty values). */
 export const NO_SERVING_VERSION = 'none';
 
@@ -80,7 +86,10 @@ export interface ModelVersionConfig {
   readonly deployment: DeploymentSettings;
   readonly trainingTimeoutSeconds: number;
   readonly servingParameterName: string;
-  /** The wait-condition handle's presigned URL, or '' when the stack does not wait for training. */
+  /**
+   * The wait-condition handle's presigned URL, or '' when the stack does not wait for training. Never part of a run's
+   * input: the model-version handler stores it under {@link WAIT_HANDLES_PREFIX} for the notify step.
+   */
   readonly waitHandleUrl: string;
   /** '' when no topic is given. */
   readonly notificationTopicArn: string;
@@ -100,21 +109,54 @@ export interface ModelVersionData {
   readonly ExecutionArn: string;
 }
 
-/** Seconds and counts that bound every wait loop of the workflow. */
+/**
+ * What bounds every wait of a run. The waits for a busy project, a free training slot, the datasets and training share
+ * one budget (`trainingTimeout`), counted in seconds waited; starting and stopping a model have counters of their own.
+ */
 export interface WorkflowLimits {
+  /** Seconds the run may wait, in total, for the project, a training slot, its datasets and training. */
+  readonly waitBudgetSeconds: number;
+  /** The poll interval while the project is busy, a training slot is taken, or the version trains. */
   readonly trainingPollSeconds: number;
-  readonly maxTrainingPolls: number;
+  /** The poll interval while datasets are deleted or imported. */
+  readonly datasetPollSeconds: number;
   readonly startPollSeconds: number;
   readonly maxStartPolls: number;
-  readonly datasetPollSeconds: number;
-  readonly maxDatasetPolls: number;
-  readonly idlePollSeconds: number;
-  readonly maxIdlePolls: number;
+  readonly maxStopPolls: number;
+}
+
+/**
+ * History events one iteration of each wait loop adds (Step Functions writes two per Pass, Choice or Wait state and
+ * five per Task; see definition.test.ts, which counts them on the definition itself).
+ */
+export const LOOP_EVENTS = { training: 13, datasets: 16, starting: 13 } as const;
+/** Events the budget-bound loops may use, of the 25,000 an execution may have: the rest is for the fixed states and retries. */
+export const LOOP_EVENT_BUDGET = 15_000;
+/** Execution history quota of Standard workflows. */
+export const MAX_HISTORY_EVENTS = 25_000;
+
+/** Bounds of every wait loop for a training timeout (the shared wait budget). */
+export function workflowLimits(trainingTimeoutSeconds: number): WorkflowLimits {
+  // Poll as often as the history allows: the budget's loops together stay within LOOP_EVENT_BUDGET events.
+  const interval = (floor: number, events: number): number => Math.max(floor, Math.ceil(trainingTimeoutSeconds * events / LOOP_EVENT_BUDGET));
+  return {
+    waitBudgetSeconds: Math.ceil(trainingTimeoutSeconds),
+    trainingPollSeconds: interval(60, LOOP_EVENTS.training),
+    datasetPollSeconds: interval(15, LOOP_EVENTS.datasets),
+    // The SDK's own waiter polls a start every 30 s, 40 times (20 min); we allow 30 min, and 10 min for a stop.
+    startPollSeconds: 30,
+    maxStartPolls: 60,
+    maxStopPolls: 20,
+  };
 }
 
 /** The version, its ARN and output location, resolved for one run. */
-export interface RunConfig extends ModelVersionConfig {
+export interface RunConfig extends Omit<ModelVersionConfig, 'waitHandleUrl'> {
   readonly versionName: string;
+  /** The key (in the data bucket) of the object holding this run's wait-condition handle URL; '' when the stack does not wait. */
+  readonly waitHandleKey: string;
+  /** Whether `tags` has any (the datasets are tagged after they are created). */
+  readonly hasTags: boolean;
   readonly outputPrefix: string;
   /** Key prefix of this run's manifests in the data bucket. */
   readonly manifestPrefix: string;
@@ -125,10 +167,10 @@ export interface WorkflowInput {
   readonly config: RunConfig;
   readonly limits: WorkflowLimits;
   readonly loops: {
-    readonly idle: { n: number };
-    readonly datasets: { n: number };
-    readonly training: { n: number };
+    /** Seconds waited so far from the shared budget. */
+    readonly waited: { s: number };
     readonly starting: { n: number };
+    readonly stopping: { n: number };
   };
 }
 
@@ -261,41 +303,29 @@ export function executionPrefixFor(versionName: string): string {
   return versionName.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80 - 9);
 }
 
-/** Bounds of every wait loop for a training timeout. */
-export function workflowLimits(trainingTimeoutSeconds: number): WorkflowLimits {
-  // Keeps an execution's history under Step Functions' 25,000 events: about 11 events per poll, at most 1,500 polls.
-  const trainingPollSeconds = Math.max(60, Math.ceil(trainingTimeoutSeconds / 1500));
-  const maxTrainingPolls = Math.max(1, Math.ceil(trainingTimeoutSeconds / trainingPollSeconds));
-  return {
-    trainingPollSeconds,
-    maxTrainingPolls,
-    // The SDK's own waiter polls a start every 30 s, 40 times; we allow 60 (30 min).
-    startPollSeconds: 30,
-    maxStartPolls: 60,
-    // Imports take minutes; 2 h is far beyond the largest dataset.
-    datasetPollSeconds: 15,
-    maxDatasetPolls: 480,
-    // Another training of the project may hold us up for as long as ours may take.
-    idlePollSeconds: trainingPollSeconds,
-    maxIdlePolls: maxTrainingPolls,
-  };
+/** The key of the object that holds the wait-handle URL of the run named `executionName`. */
+export function waitHandleKeyFor(executionName: string): string {
+  return `${WAIT_HANDLES_PREFIX}${executionName}`;
 }
 
-/** The run's full configuration once the version name is known. */
-export function runConfigFor(config: ModelVersionConfig, versionName: string): RunConfig {
+/** The run's full configuration once the version name is known (without the handle URL: see {@link RunConfig.waitHandleKey}). */
+export function runConfigFor(config: ModelVersionConfig, versionName: string, waitHandleKey = ''): RunConfig {
+  const { waitHandleUrl: _url, ...rest } = config;
   return {
-    ...config,
+    ...rest,
+    waitHandleKey,
+    hasTags: Object.keys(config.tags).length > 0,
     versionName,
     outputPrefix: `output/${config.projectName}/${versionName}/`,
     manifestPrefix: `manifests/${config.projectName}/${versionName}/`,
   };
 }
 
-export function workflowInputFor(config: ModelVersionConfig, versionName: string): WorkflowInput {
+export function workflowInputFor(config: ModelVersionConfig, versionName: string, waitHandleKey = ''): WorkflowInput {
   return {
-    config: runConfigFor(config, versionName),
+    config: runConfigFor(config, versionName, waitHandleKey),
     limits: workflowLimits(config.trainingTimeoutSeconds),
-    loops: { idle: { n: 0 }, datasets: { n: 0 }, training: { n: 0 }, starting: { n: 0 } },
+    loops: { waited: { s: 0 }, starting: { n: 0 }, stopping: { n: 0 } },
   };
 }
 

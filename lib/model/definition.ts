@@ -8,7 +8,7 @@
  * Paths that may be missing are guarded with `IsPresent` in their own Choice, because a missing path is a
  * States.Runtime error that no Catch can handle.
  */
-import { DETAIL_TYPE_FAILED, EVENT_SOURCE } from './contracts';
+import { DETAIL_TYPE_FAILED, EVENT_SOURCE, WorkflowLimits, workflowLimits } from './contracts';
 
 export interface WorkflowFunctionArns {
   readonly prepare: string;
@@ -28,6 +28,11 @@ export const REKOGNITION_RETRYABLE = [
 const LAMBDA_RETRYABLE = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
 
 const rekognitionRetry = [{ ErrorEquals: REKOGNITION_RETRYABLE, IntervalSeconds: 2, BackoffRate: 2, MaxAttempts: 6, MaxDelaySeconds: 60 }];
+/**
+ * A quota on inference units (LimitExceeded on StartProjectVersion) frees up only when another model stops: a few
+ * minutes of retries, then the service's message. (A training slot is waited for in a loop on the shared budget.)
+ */
+const startRetry = [...rekognitionRetry, { ErrorEquals: ['Rekognition.LimitExceededException'], IntervalSeconds: 60, BackoffRate: 2, MaxAttempts: 3 }];
 const lambdaRetry = [{ ErrorEquals: LAMBDA_RETRYABLE, IntervalSeconds: 2, BackoffRate: 2, MaxAttempts: 4 }];
 // SSM, EventBridge and SNS name their errors differently per integration; a short generic retry covers throttling.
 const serviceRetry = [{ ErrorEquals: ['States.TaskFailed'], IntervalSeconds: 2, BackoffRate: 2, MaxAttempts: 3 }];
@@ -59,34 +64,38 @@ function lambda(functionArn: string, payload: State, next: string, timeoutSecond
 }
 
 const catchTo = (next: string): State[] => [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: next }];
+/** CreateProjectVersion: too many trainings at once in the account means waiting for a slot, on the shared budget. */
+const trainingSlotCatch: State[] = [
+  { ErrorEquals: ['Rekognition.LimitExceededException'], ResultPath: '$.limitError', Next: 'TrainingSlotBudget' }, ...catchTo('NotifyFailure'),
+];
 
 /** A Pass that records a failure in `$.error` (details: a service description, for the reason). */
 function failWith(error: string, cause: State, next: string): State {
   return { Type: 'Pass', Parameters: { Error: error, ...cause }, ResultPath: '$.error', Next: next };
 }
 
-/** Pass + Choice pair counting a loop and leaving through `onLimit` when it has run `$.limits.<limit>` times. */
-function counter(loop: string, limit: string, next: string, onLimit: string): Record<string, State> {
-  const name = `Count${loop[0].toUpperCase()}${loop.slice(1)}`;
-  return {
-    [name]: { Type: 'Pass', Parameters: { 'n.$': `States.MathAdd($.loops.${loop}.n, 1)` }, ResultPath: `$.loops.${loop}`, Next: `${name}Limit` },
-    [`${name}Limit`]: {
-      Type: 'Choice',
-      Choices: [{ Variable: `$.loops.${loop}.n`, NumericGreaterThanPath: `$.limits.${limit}`, Next: onLimit }],
-      Default: next,
-    },
-  };
+/**
+ * A Pass that adds `$.limits.<pollSeconds>` to the seconds waited from the shared budget, then goes to `next` (the loop's
+ * Wait): every way into a budget-bound wait goes through it, so the budget counts every second waited.
+ */
+function countWaited(name: string, pollSeconds: string, next: string): Record<string, State> {
+  return { [name]: { Type: 'Pass', Parameters: { 's.$': `States.MathAdd($.loops.waited.s, $.limits.${pollSeconds})` }, ResultPath: '$.loops.waited',
+    Next: next } };
 }
+
+/** The Choice rule that leaves a budget-bound loop once the shared budget is spent. */
+const budgetSpent = (next: string): State => ({ Variable: '$.loops.waited.s', NumericGreaterThanEqualsPath: '$.limits.waitBudgetSeconds', Next: next });
 
 const describeVersion = { 'ProjectArn.$': '$.config.projectArn', 'VersionNames.$': 'States.Array($.config.versionName)' };
 interface VersionPoll {
-  /** `Training`, `Starting` or `Stopping`: names the states (`Describe<name>`, `<name>Visible`, `<name>State`) and `$.<name lower-cased>`. */
+  /** `Training`, `Starting` or `Stopping`: names the states (`Describe<name>`, `<name>Visible`, `<name>State`, `Count<name>`) and `$.<name>`. */
   readonly name: string;
   /** The Wait state's name, the loop's entry. */
   readonly wait: string;
-  /** `$.limits.<pollSeconds>` is the wait; `$.limits.<limit>` bounds the number of polls. */
+  /** `$.limits.<pollSeconds>` is the wait. */
   readonly pollSeconds: string;
-  readonly limit: string;
+  /** The shared wait budget bounds the loop; else `$.loops.<name lower-cased>.n` against `$.limits.<limit>`. */
+  readonly bound: { readonly budget: true } | { readonly limit: string };
   /** [status, next state] pairs that leave the loop. */
   readonly done: [string, string];
   /** Absent for a loop whose operation has no failed status (a stop ends STOPPED). */
@@ -95,10 +104,18 @@ interface VersionPoll {
   readonly onError: string;
 }
 
-/** Wait -> DescribeProjectVersions -> Choice on the version's status, bounded by a counter (the version may not be listed yet). */
+/**
+ * Count -> Wait -> DescribeProjectVersions -> Choice on the version's status (and the bound) -> Count. The loop is entered
+ * at its count, so what is counted is what was waited. The version may not be listed yet: its status is looked at only
+ * once present (a missing path is a runtime error no Catch handles).
+ */
 function versionPoll(o: VersionPoll): Record<string, State> {
   const key = o.name.toLowerCase();
   const status = `$.${key}.descriptions[0].Status`;
+  const bounded: State = 'budget' in o.bound ? budgetSpent(o.tooLong)
+    : { Variable: `$.loops.${key}.n`, NumericGreaterThanEqualsPath: `$.limits.${o.bound.limit}`, Next: o.tooLong };
+  const count: Record<string, State> = 'budget' in o.bound ? countWaited(`Count${o.name}`, o.pollSeconds, o.wait)
+    : { [`Count${o.name}`]: { Type: 'Pass', Parameters: { 'n.$': `States.MathAdd($.loops.${key}.n, 1)` }, ResultPath: `$.loops.${key}`, Next: o.wait } };
   return {
     [o.wait]: { Type: 'Wait', SecondsPath: `$.limits.${o.pollSeconds}`, Next: `Describe${o.name}` },
     [`Describe${o.name}`]: rekognition('describeProjectVersions', describeVersion, `${o.name}Visible`, {
@@ -106,7 +123,7 @@ function versionPoll(o: VersionPoll): Record<string, State> {
     }),
     [`${o.name}Visible`]: {
       Type: 'Choice',
-      Choices: [{ Variable: status, IsPresent: true, Next: `${o.name}State` }],
+      Choices: [{ Variable: status, IsPresent: true, Next: `${o.name}State` }, bounded],
       Default: `Count${o.name}`,
     },
     [`${o.name}State`]: {
@@ -114,10 +131,11 @@ function versionPoll(o: VersionPoll): Record<string, State> {
       Choices: [
         { Variable: status, StringEquals: o.done[0], Next: o.done[1] },
         ...(o.failed ? [{ Variable: status, StringEquals: o.failed[0], Next: o.failed[1] }] : []),
+        bounded,
       ],
       Default: `Count${o.name}`,
     },
-    ...counter(key, o.limit, o.wait, o.tooLong),
+    ...count,
   };
 }
 
@@ -175,14 +193,18 @@ export function buildWorkflowDefinition(arns: WorkflowFunctionArns): State {
       Type: 'Choice',
       Choices: [
         { Variable: '$.probe.version.exists', BooleanEquals: true, Next: 'ExistingVersion' },
+        { And: [{ Variable: '$.probe.busy', BooleanEquals: true }, { Variable: '$.loops.waited.s', NumericGreaterThanEqualsPath: '$.limits.waitBudgetSeconds' }],
+          Next: 'ProjectBusyTooLong' },
         { Variable: '$.probe.busy', BooleanEquals: true, Next: 'CountIdle' },
       ],
       Default: 'PrepareData',
     },
-    ...counter('idle', 'maxIdlePolls', 'WaitWhileProjectBusy', 'ProjectBusyTooLong'),
-    WaitWhileProjectBusy: { Type: 'Wait', SecondsPath: '$.limits.idlePollSeconds', Next: 'CheckProject' },
-    ProjectBusyTooLong: failWith('ProjectBusy', { 'Cause.$': "States.Format('The project stayed busy for too long: {}', $.probe.busyReason)" },
-      'NotifyFailure'),
+    ...countWaited('CountIdle', 'trainingPollSeconds', 'WaitWhileProjectBusy'),
+    WaitWhileProjectBusy: { Type: 'Wait', SecondsPath: '$.limits.trainingPollSeconds', Next: 'CheckProject' },
+    ProjectBusyTooLong: failWith('ProjectBusy', {
+      'Cause.$': "States.Format('The project stayed busy past trainingTimeout ({} seconds of waiting in all): {}', $.config.trainingTimeoutSeconds, "
+        + '$.probe.busyReason)',
+    }, 'NotifyFailure'),
     ExistingVersion: {
       Type: 'Choice',
       Choices: [
@@ -195,7 +217,7 @@ export function buildWorkflowDefinition(arns: WorkflowFunctionArns): State {
       'Cause.$': "States.Format('Version {} already exists and its training failed (a version name is never reused): {}', "
         + '$.config.versionName, $.probe.version.statusMessage)',
     }, 'NotifyFailure'),
-    AdoptTrainingVersion: { Type: 'Pass', Parameters: { 'arn.$': '$.probe.version.arn' }, ResultPath: '$.version', Next: 'WaitForTraining' },
+    AdoptTrainingVersion: { Type: 'Pass', Parameters: { 'arn.$': '$.probe.version.arn' }, ResultPath: '$.version', Next: 'CountTraining' },
     AdoptVersion: { Type: 'Pass', Parameters: { 'arn.$': '$.probe.version.arn' }, ResultPath: '$.version', Next: 'GetServingVersion' },
 
     // ---- 2. Data: manifests into the data bucket, then fresh TRAIN/TEST datasets ------------------------------------
@@ -219,11 +241,11 @@ export function buildWorkflowDefinition(arns: WorkflowFunctionArns): State {
     HasTestDataset: {
       Type: 'Choice',
       Choices: [{ Not: { Variable: '$.probe.datasets.test', StringEquals: '' }, Next: 'DeleteTestDataset' }],
-      Default: 'WaitForDatasetsDeleted',
+      Default: 'CountDatasetsDeleting',
     },
-    DeleteTestDataset: rekognition('deleteDataset', { 'DatasetArn.$': '$.probe.datasets.test' }, 'WaitForDatasetsDeleted', {
+    DeleteTestDataset: rekognition('deleteDataset', { 'DatasetArn.$': '$.probe.datasets.test' }, 'CountDatasetsDeleting', {
       ResultPath: null,
-      Catch: [{ ErrorEquals: ['Rekognition.ResourceNotFoundException'], ResultPath: null, Next: 'WaitForDatasetsDeleted' },
+      Catch: [{ ErrorEquals: ['Rekognition.ResourceNotFoundException'], ResultPath: null, Next: 'CountDatasetsDeleting' },
         ...catchTo('NotifyFailure')],
     }),
     WaitForDatasetsDeleted: { Type: 'Wait', SecondsPath: '$.limits.datasetPollSeconds', Next: 'CheckDatasetsDeleted' },
@@ -242,21 +264,16 @@ export function buildWorkflowDefinition(arns: WorkflowFunctionArns): State {
       Choices: [{
         And: [{ Variable: '$.probe.datasets.train', StringEquals: '' }, { Variable: '$.probe.datasets.test', StringEquals: '' }],
         Next: 'CreateTrainDataset',
-      }],
+      }, budgetSpent('DatasetsTooSlow')],
       Default: 'CountDatasetsDeleting',
     },
-    CountDatasetsDeleting: { Type: 'Pass', Parameters: { 'n.$': 'States.MathAdd($.loops.datasets.n, 1)' }, ResultPath: '$.loops.datasets',
-      Next: 'CountDatasetsDeletingLimit' },
-    CountDatasetsDeletingLimit: {
-      Type: 'Choice',
-      Choices: [{ Variable: '$.loops.datasets.n', NumericGreaterThanPath: '$.limits.maxDatasetPolls', Next: 'DatasetsTooSlow' }],
-      Default: 'WaitForDatasetsDeleted',
-    },
+    ...countWaited('CountDatasetsDeleting', 'datasetPollSeconds', 'WaitForDatasetsDeleted'),
+    // Tags are set with TagResource once a dataset exists: CreateDataset's Tags member is recent, and Step Functions'
+    // SDK integrations may not know it yet [inferred: not in the integration's documentation we could check].
     CreateTrainDataset: rekognition('createDataset', {
       'ProjectArn.$': '$.config.projectArn',
       DatasetType: 'TRAIN',
       DatasetSource: { GroundTruthManifest: { S3Object: { 'Bucket.$': '$.prepared.training.Bucket', 'Name.$': '$.prepared.training.Name' } } },
-      'Tags.$': '$.config.tags',
     }, 'TestSource', { ResultSelector: { 'arn.$': '$.DatasetArn' }, ResultPath: '$.trainDataset', Catch: catchTo('NotifyFailure') }),
     TestSource: {
       Type: 'Choice',
@@ -267,13 +284,22 @@ export function buildWorkflowDefinition(arns: WorkflowFunctionArns): State {
       'ProjectArn.$': '$.config.projectArn',
       DatasetType: 'TEST',
       DatasetSource: { GroundTruthManifest: { S3Object: { 'Bucket.$': '$.prepared.testing.Bucket', 'Name.$': '$.prepared.testing.Name' } } },
-      'Tags.$': '$.config.tags',
-    }, 'WaitForDatasets', { ResultSelector: { 'arn.$': '$.DatasetArn' }, ResultPath: '$.testDataset', Catch: catchTo('NotifyFailure') }),
+    }, 'HasTags', { ResultSelector: { 'arn.$': '$.DatasetArn' }, ResultPath: '$.testDataset', Catch: catchTo('NotifyFailure') }),
     CreateEmptyTestDataset: rekognition('createDataset', {
       'ProjectArn.$': '$.config.projectArn',
       DatasetType: 'TEST',
-      'Tags.$': '$.config.tags',
-    }, 'WaitForDatasets', { ResultSelector: { 'arn.$': '$.DatasetArn' }, ResultPath: '$.testDataset', Catch: catchTo('NotifyFailure') }),
+    }, 'HasTags', { ResultSelector: { 'arn.$': '$.DatasetArn' }, ResultPath: '$.testDataset', Catch: catchTo('NotifyFailure') }),
+    HasTags: {
+      Type: 'Choice',
+      Choices: [{ Variable: '$.config.hasTags', BooleanEquals: true, Next: 'TagTrainDataset' }],
+      Default: 'CountDatasets',
+    },
+    TagTrainDataset: rekognition('tagResource', { 'ResourceArn.$': '$.trainDataset.arn', 'Tags.$': '$.config.tags' }, 'TagTestDataset', {
+      ResultPath: null, Catch: catchTo('NotifyFailure'),
+    }),
+    TagTestDataset: rekognition('tagResource', { 'ResourceArn.$': '$.testDataset.arn', 'Tags.$': '$.config.tags' }, 'CountDatasets', {
+      ResultPath: null, Catch: catchTo('NotifyFailure'),
+    }),
     WaitForDatasets: { Type: 'Wait', SecondsPath: '$.limits.datasetPollSeconds', Next: 'DescribeTrainDataset' },
     DescribeTrainDataset: rekognition('describeDataset', { 'DatasetArn.$': '$.trainDataset.arn' }, 'DescribeTestDataset', {
       ResultSelector: { 'description.$': '$.DatasetDescription' }, ResultPath: '$.trainDataset.state', Catch: catchTo('NotifyFailure'),
@@ -301,11 +327,14 @@ export function buildWorkflowDefinition(arns: WorkflowFunctionArns): State {
             { Variable: '$.testDataset.state.description.Status', StringEquals: 'CREATE_COMPLETE' }],
           Next: 'NeedsServiceSplit',
         },
+        budgetSpent('DatasetsTooSlow'),
       ],
       Default: 'CountDatasets',
     },
-    ...counter('datasets', 'maxDatasetPolls', 'WaitForDatasets', 'DatasetsTooSlow'),
-    DatasetsTooSlow: failWith('Timeout', { Cause: 'The datasets did not become ready within the workflow\'s bound' }, 'NotifyFailure'),
+    ...countWaited('CountDatasets', 'datasetPollSeconds', 'WaitForDatasets'),
+    DatasetsTooSlow: failWith('Timeout', {
+      'Cause.$': "States.Format('The datasets were not ready within trainingTimeout ({} seconds of waiting in all)', $.config.trainingTimeoutSeconds)",
+    }, 'NotifyFailure'),
     TrainDatasetFailed: failWith('DatasetFailed', { Cause: 'The training dataset failed', 'details.$': '$.trainDataset.state.description' },
       'NotifyFailure'),
     TestDatasetFailed: failWith('DatasetFailed', { Cause: 'The test dataset failed', 'details.$': '$.testDataset.state.description' },
@@ -318,7 +347,7 @@ export function buildWorkflowDefinition(arns: WorkflowFunctionArns): State {
     DistributeEntries: rekognition('distributeDatasetEntries', {
       Datasets: [{ 'Arn.$': '$.trainDataset.arn' }, { 'Arn.$': '$.testDataset.arn' }],
     }, 'MarkDistributed', { ResultPath: null, Catch: catchTo('NotifyFailure') }),
-    MarkDistributed: { Type: 'Pass', Result: { done: true }, ResultPath: '$.distributed', Next: 'WaitForDatasets' },
+    MarkDistributed: { Type: 'Pass', Result: { done: true }, ResultPath: '$.distributed', Next: 'CountDatasets' },
 
     // ---- 3. Train --------------------------------------------------------------------------------------------
     GetServingVersion: {
@@ -347,20 +376,31 @@ export function buildWorkflowDefinition(arns: WorkflowFunctionArns): State {
       'VersionName.$': '$.config.versionName',
       OutputConfig: { 'S3Bucket.$': '$.config.outputBucket', 'S3KeyPrefix.$': '$.config.outputPrefix' },
       'Tags.$': '$.config.tags',
-    }, 'WaitForTraining', { ResultSelector: { 'arn.$': '$.ProjectVersionArn' }, ResultPath: '$.version', Catch: catchTo('NotifyFailure') }),
+    }, 'CountTraining', { ResultSelector: { 'arn.$': '$.ProjectVersionArn' }, ResultPath: '$.version', Catch: trainingSlotCatch }),
     CreateVersionWithKey: rekognition('createProjectVersion', {
       'ProjectArn.$': '$.config.projectArn',
       'VersionName.$': '$.config.versionName',
       OutputConfig: { 'S3Bucket.$': '$.config.outputBucket', 'S3KeyPrefix.$': '$.config.outputPrefix' },
       'KmsKeyId.$': '$.config.kmsKeyId',
       'Tags.$': '$.config.tags',
-    }, 'WaitForTraining', { ResultSelector: { 'arn.$': '$.ProjectVersionArn' }, ResultPath: '$.version', Catch: catchTo('NotifyFailure') }),
-    ...versionPoll({ name: 'Training', wait: 'WaitForTraining', pollSeconds: 'trainingPollSeconds', limit: 'maxTrainingPolls',
+    }, 'CountTraining', { ResultSelector: { 'arn.$': '$.ProjectVersionArn' }, ResultPath: '$.version', Catch: trainingSlotCatch }),
+    TrainingSlotBudget: {
+      Type: 'Choice',
+      Choices: [budgetSpent('NoTrainingSlot')],
+      Default: 'CountTrainingSlot',
+    },
+    ...countWaited('CountTrainingSlot', 'trainingPollSeconds', 'WaitForTrainingSlot'),
+    WaitForTrainingSlot: { Type: 'Wait', SecondsPath: '$.limits.trainingPollSeconds', Next: 'WithKmsKey' },
+    NoTrainingSlot: failWith('TrainingSlot', {
+      'Cause.$': "States.Format('No training slot became free within trainingTimeout ({} seconds of waiting in all): {}', "
+        + '$.config.trainingTimeoutSeconds, $.limitError.Cause)',
+    }, 'NotifyFailure'),
+    ...versionPoll({ name: 'Training', wait: 'WaitForTraining', pollSeconds: 'trainingPollSeconds', bound: { budget: true },
       done: ['TRAINING_COMPLETED', 'GetServingVersion'], failed: ['TRAINING_FAILED', 'TrainingFailed'], tooLong: 'TrainingTooLong',
       onError: 'NotifyFailure' }),
     // Custom Labels has no API to stop a training: the version finishes on its own and is left (stopped) for teardown.
     TrainingTooLong: failWith('Timeout', {
-      'Cause.$': "States.Format('Training of {} did not finish within trainingTimeout ({} seconds)', $.config.versionName, "
+      'Cause.$': "States.Format('Training of {} did not finish within trainingTimeout ({} seconds of waiting in all)', $.config.versionName, "
         + '$.config.trainingTimeoutSeconds)',
     }, 'NotifyFailure'),
     TrainingFailed: failWith('TrainingFailed', { Cause: 'Training failed', 'details.$': '$.training.descriptions[0]' }, 'NotifyFailure'),
@@ -397,7 +437,7 @@ export function buildWorkflowDefinition(arns: WorkflowFunctionArns): State {
       Type: 'Choice',
       Choices: [
         { Variable: '$.gate.status', StringEquals: 'RUNNING', Next: 'DescribeDeployed' },
-        { Variable: '$.gate.status', StringEquals: 'STARTING', Next: 'WaitForRunning' },
+        { Variable: '$.gate.status', StringEquals: 'STARTING', Next: 'CountStarting' },
       ],
       Default: 'StartVersion',
     },
@@ -434,13 +474,10 @@ export function buildWorkflowDefinition(arns: WorkflowFunctionArns): State {
         Next: 'Promote' }],
       Default: 'StopForNewUnits',
     },
-    StopForNewUnits: rekognition('stopProjectVersion', { 'ProjectVersionArn.$': '$.version.arn' }, 'StartStoppingCount', {
+    StopForNewUnits: rekognition('stopProjectVersion', { 'ProjectVersionArn.$': '$.version.arn' }, 'CountStopping', {
       ResultPath: null, Catch: catchTo('CleanUpNewVersion'),
     }),
-    // The execution input has no counter for this loop (contracts.ts); an intrinsic makes the 0 a Pass Result cannot.
-    StartStoppingCount: { Type: 'Pass', Parameters: { 'n.$': 'States.MathAdd(0, 0)' }, ResultPath: '$.loops.stopping', Next: 'WaitForStopped' },
-    // A stop takes less than a start: the start's bounds (30 min) apply.
-    ...versionPoll({ name: 'Stopping', wait: 'WaitForStopped', pollSeconds: 'startPollSeconds', limit: 'maxStartPolls',
+    ...versionPoll({ name: 'Stopping', wait: 'WaitForStopped', pollSeconds: 'startPollSeconds', bound: { limit: 'maxStopPolls' },
       done: ['STOPPED', 'StartVersion'], tooLong: 'StopTooLong', onError: 'CleanUpNewVersion' }),
     StopTooLong: failWith('Timeout', {
       'Cause.$': "States.Format('Version {} did not stop within the workflow bound, so its new inference units were not applied', "
@@ -450,8 +487,8 @@ export function buildWorkflowDefinition(arns: WorkflowFunctionArns): State {
       'ProjectVersionArn.$': '$.version.arn',
       'MinInferenceUnits.$': '$.config.deployment.minInferenceUnits',
       'MaxInferenceUnits.$': '$.config.deployment.maxInferenceUnits',
-    }, 'WaitForRunning', { ResultPath: null, Catch: catchTo('CleanUpNewVersion') }),
-    ...versionPoll({ name: 'Starting', wait: 'WaitForRunning', pollSeconds: 'startPollSeconds', limit: 'maxStartPolls',
+    }, 'CountStarting', { ResultPath: null, Retry: startRetry, Catch: catchTo('CleanUpNewVersion') }),
+    ...versionPoll({ name: 'Starting', wait: 'WaitForRunning', pollSeconds: 'startPollSeconds', bound: { limit: 'maxStartPolls' },
       done: ['RUNNING', 'Promote'], failed: ['FAILED', 'StartFailed'], tooLong: 'StartTooLong', onError: 'CleanUpNewVersion' }),
     StartTooLong: failWith('Timeout', { Cause: 'The model version did not reach RUNNING within the workflow\'s bound' }, 'CleanUpNewVersion'),
     StartFailed: failWith('StartFailed', { Cause: 'Starting the model version failed', 'details.$': '$.starting.descriptions[0]' },
@@ -523,8 +560,60 @@ export function buildWorkflowDefinition(arns: WorkflowFunctionArns): State {
   return {
     Comment: 'Trains, gates, deploys and promotes Rekognition Custom Labels model versions (cdk-rekognition-custom-labels)',
     StartAt: 'CheckProject',
-    // Bound of the whole run: 72 h of training plus time for datasets, a busy project and starting.
+    // A backstop only: every wait is bounded by the run's own limits (see workflowBoundSeconds), well inside this.
     TimeoutSeconds: 80 * 3600,
     States: states,
   };
+}
+
+/** [inferred] Time an SDK call or a Lambda probe inside a wait loop takes: seconds (its timeout is for a hung call, which fails the run). */
+export const POLL_CALL_SECONDS = 2;
+
+/**
+ * The longest a run can take, in seconds: the shared wait budget (plus one interval a loop may overshoot), the start and
+ * stop loops, every Task's timeout once plus its retry pauses ([inferred] a retried error is an answer that arrives in
+ * seconds), and each poll's call. A stack that waits gets a wait condition at least this long, so the workflow always
+ * reports its own reason first.
+ */
+export function workflowBoundSeconds(definition: State, limits: WorkflowLimits): number {
+  let tasks = 0;
+  for (const state of Object.values(definition.States as Record<string, State>)) {
+    if (state.Type !== 'Task') continue;
+    tasks += Number(state.TimeoutSeconds ?? 60);
+    // The longest retrier of the state, each pause once.
+    tasks += Math.max(0, ...((state.Retry as State[] | undefined) ?? []).map((r) => {
+      let pauses = 0;
+      for (let attempt = 1; attempt <= Number(r.MaxAttempts ?? 3); attempt++) {
+        const delay = Number(r.IntervalSeconds ?? 1) * Math.pow(Number(r.BackoffRate ?? 2), attempt - 1);
+        pauses += r.MaxDelaySeconds !== undefined ? Math.min(delay, Number(r.MaxDelaySeconds)) : delay;
+      }
+      return pauses;
+    }));
+  }
+  const budgetPolls = Math.ceil(limits.waitBudgetSeconds / Math.min(limits.trainingPollSeconds, limits.datasetPollSeconds)) + 1;
+  const modelPolls = limits.maxStartPolls + limits.maxStopPolls;
+  return limits.waitBudgetSeconds + Math.max(limits.trainingPollSeconds, limits.datasetPollSeconds)
+    + modelPolls * limits.startPollSeconds + tasks + (budgetPolls + modelPolls) * POLL_CALL_SECONDS;
+}
+
+/** The longest a CloudFormation wait condition may wait (AWS::CloudFormation::WaitCondition Timeout). */
+export const MAX_WAIT_CONDITION_SECONDS = 43_200;
+/** Time between the workflow giving up and the wait condition timing out: the notify step signals in it. */
+export const WAIT_CONDITION_MARGIN_SECONDS = 300;
+
+/** The wait condition's Timeout for a run of this training timeout: the run's bound plus a margin. */
+export function waitConditionTimeoutSeconds(trainingTimeoutSeconds: number): number {
+  const definition = buildWorkflowDefinition({ prepare: 'prepare', gate: 'gate', notify: 'notify' });
+  return Math.ceil(workflowBoundSeconds(definition, workflowLimits(trainingTimeoutSeconds)) + WAIT_CONDITION_MARGIN_SECONDS);
+}
+
+let maxBlocking: number | undefined;
+/** The longest trainingTimeout (whole minutes) whose run fits a wait condition. */
+export function maxBlockingTrainingTimeoutSeconds(): number {
+  if (maxBlocking === undefined) {
+    let minutes = MAX_WAIT_CONDITION_SECONDS / 60;
+    while (minutes > 1 && waitConditionTimeoutSeconds(minutes * 60) > MAX_WAIT_CONDITION_SECONDS) minutes -= 1;
+    maxBlocking = minutes * 60;
+  }
+  return maxBlocking;
 }

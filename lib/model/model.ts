@@ -19,8 +19,9 @@ import {
   DataSource, fingerprint, METRIC_NAMESPACE, METRIC_TRAINING_FAILED, MODEL_VERSION_RESOURCE_TYPE, ModelVersionConfig, ModelVersionProperties,
   NO_SERVING_VERSION, TestSource, versionNameFor,
 } from './contracts';
-import { DATASET_COPY_ACTIONS, DETECT_ACTIONS, GATE_ACTIONS, MODEL_VERSION_ACTIONS, PROBE_ACTIONS, SERVICE_BUCKET_ACTIONS, SERVICE_WRITE_ACTIONS,
-  START_STOP_ACTIONS, WORKFLOW_DATASET_ACTIONS, WORKFLOW_VERSION_ACTIONS } from './perms';
+import { maxBlockingTrainingTimeoutSeconds, waitConditionTimeoutSeconds } from './definition';
+import { DATASET_COPY_ACTIONS, DETECT_ACTIONS, GATE_ACTIONS, MODEL_VERSION_ACTIONS, PROBE_ACTIONS, START_STOP_ACTIONS,
+  WORKFLOW_DATASET_ACTIONS, WORKFLOW_VERSION_ACTIONS } from './perms';
 import { ModelWorkflow, OUTPUT_PREFIX } from './workflow';
 
 /** What kind of model the data must make (the service infers it from the data; declaring it makes synth check it). */
@@ -85,9 +86,10 @@ export interface CustomLabelsModelProps {
   /** Make the stack wait (a CloudFormation wait condition) until the version is trained, gated and deployed. @default true */
   readonly waitForTraining?: boolean;
   /**
-   * How long training may take (the workflow polls every minute). At most 12 hours while the stack waits
-   * (a wait condition's limit), 72 hours otherwise.
-   * @default Duration.hours(12)
+   * How long a run may wait, in all, for the project (another training of it), a free training slot, its datasets to
+   * import and training (the workflow polls every minute or so). At most 72 hours; while the stack waits, at most what
+   * fits a CloudFormation wait condition (12 hours) with the run's other bounds: about 9 hours (synth says the figure).
+   * @default Duration.hours(8)
    */
   readonly trainingTimeout?: Duration;
   /** Where Rekognition writes training output and evaluation results (under `output/`). @default - the stack's data bucket */
@@ -119,7 +121,7 @@ export interface ICustomLabelsModel extends IResource {
 
 const VERSION_PREFIX = /^[a-zA-Z0-9_.-]{1,200}$/;
 const VERSION_ARN = /^arn:[a-z\d-]+:rekognition:[a-z\d-]+:\d{12}:project\/[a-zA-Z0-9_.-]{1,255}\/version\/[a-zA-Z0-9_.-]{1,255}\/[0-9]+$/;
-const MAX_BLOCKING_TIMEOUT = Duration.hours(12);
+const DEFAULT_TIMEOUT = Duration.hours(8);
 const MAX_TIMEOUT = Duration.hours(72);
 
 class ImportedModelVersion extends Resource implements ICustomLabelsModel {
@@ -181,12 +183,12 @@ export class CustomLabelsModel extends Resource implements ICustomLabelsModel {
       v.integer('deployment.minInferenceUnits', props.deployment.minInferenceUnits, 1);
       v.integer('deployment.maxInferenceUnits', props.deployment.maxInferenceUnits, Math.max(1, props.deployment.minInferenceUnits || 1));
     }
-    const timeout = props.trainingTimeout ?? MAX_BLOCKING_TIMEOUT;
+    const timeout = props.trainingTimeout ?? DEFAULT_TIMEOUT;
     if (!timeout.isUnresolved()) {
-      const max = blocking ? MAX_BLOCKING_TIMEOUT : MAX_TIMEOUT;
+      const max = blocking ? Duration.seconds(maxBlockingTrainingTimeoutSeconds()) : MAX_TIMEOUT;
       v.check(timeout.toSeconds() >= 60 && timeout.toSeconds() <= max.toSeconds(),
-        `trainingTimeout must be between 1 minute and ${max.toHours()} hours${blocking ? ' while waitForTraining is true (a wait condition waits at most 12 h)' : ''}, `
-        + `got: ${timeout.toHumanString()}`);
+        `trainingTimeout must be between 1 minute and ${max.toHumanString()}${blocking ? ' while waitForTraining is true (a wait condition '
+          + 'waits at most 12 hours, and a run needs up to 3 hours besides: starting, stopping, its tasks)' : ''}, got: ${timeout.toHumanString()}`);
     }
     v.tags('tags', props.tags);
     v.check(props.removalPolicy === undefined || props.removalPolicy === RemovalPolicy.RETAIN || props.removalPolicy === RemovalPolicy.DESTROY,
@@ -242,6 +244,10 @@ export class CustomLabelsModel extends Resource implements ICustomLabelsModel {
     const dataBucket = workflow.dataBucketFor(props.encryptionKey);
     const outputBucket = props.outputBucket ?? dataBucket;
     if (props.outputBucket) this.allowServiceOutput(props.outputBucket, workflow);
+    // Images that stay in S3 are read by Rekognition with the workflow's rights when it imports them.
+    for (const data of [training, testing?.data]) {
+      if (data?.images) workflow.grantServiceRead(data.images.bucket, [data.images.prefix]);
+    }
 
     const imageAssets = new Map<string, s3assets.Asset>();
     const imagesAsset = (dir: string): s3assets.Asset => {
@@ -306,15 +312,9 @@ export class CustomLabelsModel extends Resource implements ICustomLabelsModel {
       minInferenceUnits: props.deployment?.minInferenceUnits ?? 1,
       maxInferenceUnits: props.deployment?.maxInferenceUnits ?? props.deployment?.minInferenceUnits ?? 1,
     };
-    // A wait condition cannot be updated, only replaced: a new one for every change the workflow acts on (the data, the
-    // gate, the deployment), so that the stack waits for the outcome of each, a restart with new units included.
-    const waitKey = fingerprint(synthFingerprint, JSON.stringify(gateSettings), JSON.stringify(deploymentSettings)).slice(0, 8);
-    let handle: cfn.CfnWaitConditionHandle | undefined;
-    if (blocking) handle = new cfn.CfnWaitConditionHandle(this, `WaitHandle${waitKey}`);
-
     const removal = props.removalPolicy
       ?? (props.project instanceof CustomLabelsProject ? props.project.removalPolicy : RemovalPolicy.RETAIN);
-    const config: ModelVersionConfig = {
+    const config: Omit<ModelVersionConfig, 'waitHandleUrl'> = {
       modelPath: path,
       projectArn: props.project.projectArn,
       projectName: props.project.projectName,
@@ -332,14 +332,25 @@ export class CustomLabelsModel extends Resource implements ICustomLabelsModel {
       deployment: deploymentSettings,
       trainingTimeoutSeconds: timeout.toSeconds(),
       servingParameterName: this.servingVersionParameter.parameterName,
-      waitHandleUrl: handle ? handle.ref : '',
       notificationTopicArn: props.notificationTopic?.topicArn ?? '',
       removal: removal === RemovalPolicy.DESTROY ? 'DESTROY' : 'RETAIN',
     };
+    // Every change of the model's properties is an Update of its custom resource, and every Update starts a run that
+    // signals: so every change gets a wait condition of its own (CloudFormation cannot update one, only replace it), and
+    // the stack waits for each run, a change of tags, topic or removal policy included.
+    const waitTimeout = waitConditionTimeoutSeconds(timeout.toSeconds());
+    const waitKey = fingerprint(JSON.stringify(stack.resolve(config)), String(waitTimeout)).slice(0, 8);
+    let handle: cfn.CfnWaitConditionHandle | undefined;
+    if (blocking) {
+      handle = new cfn.CfnWaitConditionHandle(this, `WaitHandle${waitKey}`);
+      workflow.grantWaitHandles(dataBucket);
+    }
+
 
     this.grantWorkflow(workflow, props, stack);
 
-    const properties: ModelVersionProperties = { Config: stack.toJsonString(config), StateMachineArn: workflow.stateMachine.stateMachineArn };
+    const fullConfig: ModelVersionConfig = { ...config, waitHandleUrl: handle ? handle.ref : '' };
+    const properties: ModelVersionProperties = { Config: stack.toJsonString(fullConfig), StateMachineArn: workflow.stateMachine.stateMachineArn };
     this.versionResource = new CustomResource(this, 'Version', {
       serviceToken: workflow.serviceToken,
       resourceType: MODEL_VERSION_RESOURCE_TYPE,
@@ -358,7 +369,7 @@ export class CustomLabelsModel extends Resource implements ICustomLabelsModel {
     if (handle) {
       this.waitCondition = new cfn.CfnWaitCondition(this, `WaitForVersion${waitKey}`, {
         handle: handle.ref,
-        timeout: String(timeout.toSeconds()),
+        timeout: String(waitTimeout),
         count: 1,
       });
       this.waitCondition.node.addDependency(this.versionResource);
@@ -413,13 +424,9 @@ export class CustomLabelsModel extends Resource implements ICustomLabelsModel {
     });
   }
 
+  /** Rekognition writes a version's output with the workflow's rights; the gate reads the evaluation summary. */
   private allowServiceOutput(bucket: s3.IBucket, workflow: ModelWorkflow): void {
-    const rekognition = new iam.ServicePrincipal('rekognition.amazonaws.com');
-    const sourceAccount = { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } };
-    bucket.addToResourcePolicy(new iam.PolicyStatement({ principals: [rekognition], actions: SERVICE_BUCKET_ACTIONS,
-      resources: [bucket.bucketArn], conditions: sourceAccount }));
-    bucket.addToResourcePolicy(new iam.PolicyStatement({ principals: [rekognition], actions: SERVICE_WRITE_ACTIONS,
-      resources: [bucket.arnForObjects(`${OUTPUT_PREFIX}*`)], conditions: sourceAccount }));
+    workflow.grantServiceWrite(bucket, OUTPUT_PREFIX);
     bucket.grantRead(workflow.gate.role, `${OUTPUT_PREFIX}*`);
     acknowledgeWildcardResources(workflow.gate.role, [bucket.arnForObjects(`${OUTPUT_PREFIX}*`)],
       'Rekognition names its output files per version under output/; the wildcard covers only that prefix');
@@ -440,6 +447,9 @@ export class CustomLabelsModel extends Resource implements ICustomLabelsModel {
     workflow.prepare.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: PROBE_ACTIONS, resources: [project.projectArn] }));
     workflow.gate.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: GATE_ACTIONS, resources: [project.projectArn] }));
     workflow.versionPolicy.addStatements(new iam.PolicyStatement({ actions: MODEL_VERSION_ACTIONS, resources: projectArns }));
+    // A superseded run may have started a version: the handler keeps the serving one (it reads which) and stops the rest.
+    workflow.versionPolicy.addStatements(new iam.PolicyStatement({ actions: ['ssm:GetParameter'],
+      resources: [this.servingVersionParameter.parameterArn] }));
     const reason = 'Version and dataset ARNs end in a creation time set by the service; the wildcard covers only this project\'s versions '
       + 'or datasets';
     for (const scope of [sm, workflow.versionPolicy as Construct]) acknowledgeWildcardResources(scope, projectArns, reason);

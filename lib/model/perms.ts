@@ -19,7 +19,11 @@ export const MODEL_VERSION_ACTIONS = ['rekognition:DescribeProjectVersions', 're
 export const DETECT_ACTIONS = ['rekognition:DetectCustomLabels'];
 /** Starting and stopping the model's versions (plus reading their status). */
 export const START_STOP_ACTIONS = ['rekognition:StartProjectVersion', 'rekognition:StopProjectVersion'];
-/** What the Rekognition service principal does in the data bucket (console-created bucket policies grant the same). */
-export const SERVICE_READ_ACTIONS = ['s3:GetObject', 's3:GetObjectVersion', 's3:GetObjectTagging', 's3:GetObjectAcl'];
-export const SERVICE_BUCKET_ACTIONS = ['s3:GetBucketAcl', 's3:GetBucketLocation'];
-export const SERVICE_WRITE_ACTIONS = ['s3:PutObject'];
+/**
+ * Rekognition reads manifests and images, and writes training output, with the rights of the principal that calls
+ * CreateDataset and CreateProjectVersion (reference §9a): the workflow's role. The actions are those the AWS managed
+ * policy AmazonRekognitionCustomLabelsFullAccess grants for this, narrowed to our buckets and prefixes.
+ */
+export const CALLER_READ_ACTIONS = ['s3:GetObject', 's3:GetObjectVersion', 's3:GetObjectTagging', 's3:GetObjectAcl'];
+export const CALLER_BUCKET_ACTIONS = ['s3:GetBucketAcl', 's3:GetBucketLocation', 's3:ListBucket'];
+export const CALLER_WRITE_ACTIONS = ['s3:PutObject'];

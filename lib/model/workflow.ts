@@ -11,8 +11,9 @@ import { Construct, IDependable } from 'constructs';
 import { secureBucket } from '../shared/buckets';
 import { HandlerFunction } from '../shared/function';
 import { acknowledgeWildcardResources } from '../shared/nag';
+import { WAIT_HANDLES_PREFIX } from './contracts';
 import { buildWorkflowDefinition } from './definition';
-import { DESCRIBE_PROJECTS_ACTIONS, SERVICE_BUCKET_ACTIONS, SERVICE_READ_ACTIONS, SERVICE_WRITE_ACTIONS } from './perms';
+import { CALLER_BUCKET_ACTIONS, CALLER_READ_ACTIONS, CALLER_WRITE_ACTIONS, DESCRIBE_PROJECTS_ACTIONS } from './perms';
 
 /** The stable id of the one model workflow of a stack. */
 export const MODEL_WORKFLOW_ID = 'CustomLabelsModelWorkflow';
@@ -180,7 +181,8 @@ export class ModelWorkflow extends Construct {
 
   /**
    * The data bucket for models encrypted with `key` (or not encrypted with a key): created once per key, shared by
-   * every model using that key. Rekognition may read manifests and images and write under `output/`.
+   * every model using that key. The workflow's role may read its manifests and images and write under `output/`:
+   * Rekognition does both with that role's rights.
    */
   dataBucketFor(key?: kms.IKey): s3.Bucket {
     const mapKey = key ? key.node.path : '';
@@ -188,24 +190,8 @@ export class ModelWorkflow extends Construct {
     if (existing) return existing;
     const id = key ? `DataBucket${Names.nodeUniqueId(key.node).slice(-12)}` : 'DataBucket';
     const bucket = secureBucket(this, id, { encryptionKey: key });
-    const stack = Stack.of(this);
-    const rekognition = new iam.ServicePrincipal('rekognition.amazonaws.com');
-    const sourceAccount = { StringEquals: { 'aws:SourceAccount': stack.account } };
-    bucket.addToResourcePolicy(new iam.PolicyStatement({
-      principals: [rekognition], actions: SERVICE_BUCKET_ACTIONS, resources: [bucket.bucketArn], conditions: sourceAccount,
-    }));
-    bucket.addToResourcePolicy(new iam.PolicyStatement({
-      principals: [rekognition],
-      actions: SERVICE_READ_ACTIONS,
-      resources: [bucket.arnForObjects(`${MANIFESTS_PREFIX}*`), bucket.arnForObjects(`${IMAGES_PREFIX}*`)],
-      conditions: sourceAccount,
-    }));
-    bucket.addToResourcePolicy(new iam.PolicyStatement({
-      principals: [rekognition], actions: SERVICE_WRITE_ACTIONS, resources: [bucket.arnForObjects(`${OUTPUT_PREFIX}*`)], conditions: sourceAccount,
-    }));
-    if (key) {
-      key.grant(rekognition, 'kms:Decrypt', 'kms:GenerateDataKey*', 'kms:DescribeKey');
-    }
+    this.grantServiceRead(bucket, [MANIFESTS_PREFIX, IMAGES_PREFIX]);
+    this.grantServiceWrite(bucket, OUTPUT_PREFIX);
     bucket.grantReadWrite(this.prepare.role, `${MANIFESTS_PREFIX}*`);
     bucket.grantReadWrite(this.prepare.role, `${IMAGES_PREFIX}*`);
     bucket.grantRead(this.gate.role, `${OUTPUT_PREFIX}*`);
@@ -222,6 +208,61 @@ export class ModelWorkflow extends Construct {
     }
     this.dataBuckets.set(mapKey, bucket);
     return bucket;
+  }
+
+  /**
+   * Lets Rekognition, called by the workflow, read objects under `prefixes` of `bucket` (and decrypt them with the
+   * bucket's key): CreateDataset reads manifests and images with the caller's rights.
+   */
+  grantServiceRead(bucket: s3.IBucket, prefixes: readonly string[]): void {
+    const sm = this.stateMachine;
+    this.grantServiceBucket(bucket);
+    const objects = prefixes.map((p) => bucket.arnForObjects(`${p}*`));
+    sm.addToRolePolicy(new iam.PolicyStatement({ actions: CALLER_READ_ACTIONS, resources: objects }));
+    bucket.encryptionKey?.grant(sm, 'kms:Decrypt');
+    acknowledgeWildcardResources(sm, objects, 'Rekognition reads the manifests and images under these prefixes with the workflow\'s rights; '
+      + 'their keys are named per run and per image');
+  }
+
+  /** Lets Rekognition, called by the workflow, write training output under `prefix` of `bucket`. */
+  grantServiceWrite(bucket: s3.IBucket, prefix: string): void {
+    const sm = this.stateMachine;
+    this.grantServiceBucket(bucket);
+    const objects = [bucket.arnForObjects(`${prefix}*`)];
+    sm.addToRolePolicy(new iam.PolicyStatement({ actions: CALLER_WRITE_ACTIONS, resources: objects }));
+    bucket.encryptionKey?.grant(sm, 'kms:GenerateDataKey');
+    acknowledgeWildcardResources(sm, objects, 'Rekognition writes each version\'s training output under this prefix with the workflow\'s rights');
+  }
+
+  private readonly serviceBuckets = new Set<string>();
+  private readonly handleBuckets = new Set<string>();
+
+  /**
+   * The model-version handler stores each run's wait-condition handle URL under `wait-handles/` of the data bucket;
+   * the notify step reads it, signals, and deletes it (a presigned URL must not sit in the execution input, which the
+   * state machine's log records). Granted once per bucket, when a model of the bucket waits.
+   */
+  grantWaitHandles(bucket: s3.IBucket): void {
+    const key = bucket.node.path;
+    if (this.handleBuckets.has(key)) return;
+    this.handleBuckets.add(key);
+    const objects = [bucket.arnForObjects(`${WAIT_HANDLES_PREFIX}*`)];
+    this.versionPolicy.addStatements(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: objects }));
+    this.notify.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:DeleteObject'], resources: objects }));
+    if (bucket.encryptionKey) {
+      this.versionPolicy.addStatements(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey'], resources: [bucket.encryptionKey.keyArn] }));
+      bucket.encryptionKey.grant(this.notify.role, 'kms:Decrypt');
+    }
+    const reason = 'Wait-handle objects are named per run (the execution name); the wildcard covers only the wait-handles/ prefix';
+    acknowledgeWildcardResources(this.versionPolicy, objects, reason);
+    acknowledgeWildcardResources(this.notify.role, objects, reason);
+  }
+
+  private grantServiceBucket(bucket: s3.IBucket): void {
+    const key = bucket.node.path;
+    if (this.serviceBuckets.has(key)) return;
+    this.serviceBuckets.add(key);
+    this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: CALLER_BUCKET_ACTIONS, resources: [bucket.bucketArn] }));
   }
 
   /** Lets the prepare handler read the CDK assets bucket (once). */

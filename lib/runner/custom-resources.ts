@@ -39,6 +39,13 @@ export interface CustomResourceHost {
   advance(ms: number): void;
   /** A URL the handler may PUT its response to, and the promise of that response. */
   responseUrl(): { url: string; response: Promise<Record<string, unknown>>; cancel(): void };
+  /**
+   * Refuses, by throwing AWS's message, a call the framework makes as one of its roles: `lambda:InvokeFunction` of a
+   * user function, `states:StartExecution` of the waiter. @default - nothing is checked
+   */
+  authorize?(as: { readonly roleArn?: string; readonly session: string }, action: string, resource: string): Promise<void>;
+  /** The role a recorded state machine (the framework's waiter) runs as. */
+  stateMachineRole?(arn: string): string | undefined;
   log(line: string): void;
 }
 
@@ -96,9 +103,15 @@ async function providerFramework(
     const id = request.PhysicalResourceId ?? fallbackId ?? (request.RequestType === 'Create' ? CREATE_FAILED_MARKER : undefined);
     return new CustomResourceFailed(message, id);
   };
+  const authorize = async (as: LambdaFunctionSpec | { roleArn?: string; session: string }, action: string, resource: string): Promise<void> => {
+    const who = 'functionName' in as ? { roleArn: as.roleArn, session: as.functionName } : as;
+    await host.authorize?.(who, action, resource);
+  };
   let onEventResult: Record<string, unknown>;
   try {
-    onEventResult = asRecord(await host.invoke(userFunction(onEventArn, 'onEvent'), request));
+    const onEvent = userFunction(onEventArn, 'onEvent');
+    await authorize(framework, 'lambda:InvokeFunction', onEvent.functionArn);
+    onEventResult = asRecord(await host.invoke(onEvent, request));
   } catch (err) {
     throw err instanceof CustomResourceFailed ? err : fail(err);
   }
@@ -112,12 +125,37 @@ async function providerFramework(
   const isCompleteArn = framework.environment.USER_IS_COMPLETE_FUNCTION_ARN;
   if (!isCompleteArn) return { physicalId, data: onEventData };
 
-  const waiter = waiterSchedule(host.stateMachineDefinition(framework.environment.WAITER_STATE_MACHINE_ARN ?? ''));
+  const waiterArn = framework.environment.WAITER_STATE_MACHINE_ARN ?? '';
+  const waiterDefinition = host.stateMachineDefinition(waiterArn);
+  const waiter = waiterSchedule(waiterDefinition);
   const event = { ...request, ...onEventResult, PhysicalResourceId: physicalId, Data: onEventData };
   const isComplete = userFunction(isCompleteArn, 'isComplete');
+  // The framework's onEvent starts the waiter state machine, whose role invokes the framework's isComplete function,
+  // whose role invokes the user's: each hop is a call its own role must be allowed to make.
+  const frameworkIsComplete = waiterTaskFunction(waiterDefinition);
+  const frameworkIsCompleteSpec = frameworkIsComplete ? host.findFunction(frameworkIsComplete) : undefined;
+  try {
+    await authorize(framework, 'states:StartExecution', waiterArn);
+  } catch (err) {
+    throw fail(err, physicalId);
+  }
+  try {
+    if (frameworkIsComplete) {
+      await authorize({ roleArn: host.stateMachineRole?.(waiterArn), session: waiterArn.split(':').pop() ?? 'waiter' },
+        'lambda:InvokeFunction', frameworkIsCompleteSpec?.functionArn ?? frameworkIsComplete);
+    }
+  } catch (err) {
+    // The waiter retries every failure of its task, then its onTimeout handler answers CloudFormation.
+    host.log(`Provider framework waiter cannot invoke its isComplete function: ${(err as Error).message}`);
+    for (let attempt = 0; attempt < waiter.maxAttempts; attempt++) {
+      host.advance(waiter.intervalSeconds * Math.pow(waiter.backoffRate, attempt) * 1000);
+    }
+    throw fail('Operation timed out', physicalId);
+  }
   for (let attempt = 0; ; attempt++) {
     let result: Record<string, unknown>;
     try {
+      if (frameworkIsCompleteSpec) await authorize(frameworkIsCompleteSpec, 'lambda:InvokeFunction', isComplete.functionArn);
       result = asRecord(await host.invoke(isComplete, event));
     } catch (err) {
       throw fail(err, physicalId);
@@ -147,6 +185,18 @@ export function waiterSchedule(definition: string | undefined): { intervalSecond
     // Not JSON: fall back.
   }
   return fallback;
+}
+
+/** The function ARN of the waiter's first Task (the framework's isComplete function). */
+function waiterTaskFunction(definition: string | undefined): string | undefined {
+  if (!definition) return undefined;
+  try {
+    const parsed = JSON.parse(definition) as { States?: Record<string, { Type?: string; Resource?: unknown }> };
+    const task = Object.values(parsed.States ?? {}).find((st) => st.Type === 'Task' && typeof st.Resource === 'string');
+    return task?.Resource as string | undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function directLambda(host: CustomResourceHost, fn: LambdaFunctionSpec, request: CustomResourceRequest): Promise<CustomResourceResult> {

@@ -28,10 +28,12 @@ export interface ExecutionRecord {
 export interface ExecutionHost {
   /** The resolved definition and name of a recorded state machine, by ARN. */
   stateMachine(arn: string): { definition: string; name: string } | undefined;
-  sdkHandler(service: string, action: string, parameters: Record<string, unknown>): Promise<unknown>;
-  lambdaHandler(functionArn: string, payload: unknown): Promise<unknown>;
-  /** SNS/EventBridge calls: recorded, never sent. */
-  record(service: string, action: string, parameters: unknown, execution: ExecutionRecord): void;
+  /** SDK integrations, called as the execution's state machine role. */
+  sdkHandler(service: string, action: string, parameters: Record<string, unknown>, execution: ExecutionRecord): Promise<unknown>;
+  /** Lambda tasks, invoked as the execution's state machine role. */
+  lambdaHandler(functionArn: string, payload: unknown, execution: ExecutionRecord): Promise<unknown>;
+  /** SNS/EventBridge calls: authorized for the state machine role, then recorded, never sent. */
+  record(service: string, action: string, parameters: unknown, execution: ExecutionRecord): void | Promise<void>;
   /** Virtual epoch ms now. */
   now(): number;
   /** Moves virtual time forward (Wait states, retry pauses). */
@@ -173,9 +175,12 @@ export class LocalStepFunctions {
       const result = await runStateMachine({
         definition,
         input,
-        sdkHandler: (service, action, parameters) => host.sdkHandler(service, action, parameters),
-        lambdaHandler: (functionArn, payload) => host.lambdaHandler(functionArn, payload),
-        record: (service, action, parameters) => host.record(service, action, parameters, record),
+        sdkHandler: (service, action, parameters) => host.sdkHandler(service, action, parameters, record),
+        lambdaHandler: (functionArn, payload) => host.lambdaHandler(functionArn, payload, record),
+        record: async (service, action, parameters) => {
+          await host.record(service, action, parameters, record);
+          return undefined;
+        },
         onWait: async (wait, stateName) => {
           if (host.beforeWait && !abort.signal.aborted) {
             const held = host.beforeWait(record, stateName);

@@ -28,6 +28,10 @@ export interface LambdaFunctionSpec {
   readonly timeoutSeconds?: number;
   /** @default 128 */
   readonly memorySize?: number;
+  /** The execution role (its ARN), when the template gives one. */
+  readonly roleArn?: string;
+  /** The role session's credentials the function's SDK clients sign with (they win over the base environment's). */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken: string };
 }
 
 export interface LambdaHostOptions {
@@ -44,6 +48,9 @@ export class LambdaFunctionError extends Error {
     this.name = name;
   }
 }
+
+/** Lambda's synchronous invocation limit, request and response alike: 6 MB (Lambda quotas). */
+export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 
 type Handler = (event: unknown, context: Record<string, unknown>, callback?: (err: unknown, result?: unknown) => void) => unknown;
 
@@ -71,6 +78,11 @@ export class LambdaHost {
       LAMBDA_TASK_ROOT: spec.codeDir,
       TZ: ':UTC',
       ...this.options.baseEnvironment,
+      ...(spec.credentials ? {
+        AWS_ACCESS_KEY_ID: spec.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: spec.credentials.secretAccessKey,
+        AWS_SESSION_TOKEN: spec.credentials.sessionToken,
+      } : {}),
     };
   }
 
@@ -101,6 +113,12 @@ export class LambdaHost {
       getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     };
     const payload = jsonCopy(event);
+    const requestBytes = Buffer.byteLength(JSON.stringify(payload));
+    if (requestBytes > MAX_PAYLOAD_BYTES) {
+      throw new LambdaFunctionError('RequestEntityTooLargeException',
+        `${requestBytes} byte payload is too large for the RequestResponse invocation type (limit ${MAX_PAYLOAD_BYTES} bytes)`, spec.functionName);
+    }
+    let response: unknown;
     try {
       const result = handler.length >= 3
         ? await new Promise<unknown>((resolve, reject) => {
@@ -108,7 +126,7 @@ export class LambdaHost {
           if (isPromiseLike(returned)) returned.then(resolve, reject);
         })
         : await handler(payload, context);
-      return jsonCopy(result);
+      response = jsonCopy(result);
     } catch (err) {
       // The handler runs in this process but may be compiled in another realm: read errors by shape, not instanceof.
       const e = typeof err === 'object' && err !== null ? (err as { name?: unknown; message?: unknown }) : { message: String(err) };
@@ -116,6 +134,12 @@ export class LambdaHost {
       const message = typeof e.message === 'string' ? e.message : String(err);
       throw new LambdaFunctionError(name, message, spec.functionName);
     }
+    const responseBytes = Buffer.byteLength(JSON.stringify(response));
+    if (responseBytes > MAX_PAYLOAD_BYTES) {
+      throw new LambdaFunctionError('Function.ResponseSizeTooLarge',
+        `Response payload size exceeded maximum allowed payload size (${MAX_PAYLOAD_BYTES} bytes).`, spec.functionName);
+    }
+    return response;
   }
 
   private load(spec: LambdaFunctionSpec, file: string): LoadedFunction {

@@ -18,6 +18,7 @@ import {
   CustomResourceFailed, CustomResourceHost, CustomResourceRequest, CustomResourceResult, invokeCustomResource, newRequestId, stringifyScalars,
 } from './custom-resources';
 import { ExecutionHost, ExecutionRecord, LocalStepFunctions } from './executions';
+import { DeployedDirectory, localServiceRequests, RunnerIdentities } from './identities';
 import { defaultStackId, IntrinsicResolver, isPlainObject, OFFLINE_ACCOUNT_ID, OFFLINE_PARTITION, OFFLINE_REGION } from './intrinsics';
 import { LambdaFunctionSpec, LambdaHost } from './lambda-host';
 import { LocalServiceError,LocalServices } from './local-services';
@@ -25,7 +26,7 @@ import { ResourceRecord, RunnerState, RunnerStateStore, StackState, StackStatus 
 import {
   createResource, deleteResource, errorMessage, errorName, isKnownType, ProvisionContext, updateResource, WaitSignal,
 } from './resources';
-import { ParameterStore, SdkTaskHandler, sdkTaskHandler, ssmOperation } from './sdk-tasks';
+import { ParameterStore, SdkTaskHandler, sdkTaskHandler, ssmOperation, TaskIdentity } from './sdk-tasks';
 import { changedProperties, checkRules, replacementFor, resolveParameters, TemplateModel } from './template';
 
 /** One line of a stack's event log, as CloudFormation shows it. `at` is virtual epoch ms. */
@@ -65,6 +66,13 @@ export interface LocalRunnerOptions {
   readonly onEvent?: (event: StackEvent) => void;
   /** Called when an execution reaches a Wait state; a returned promise holds it there until it resolves or the execution stops. */
   readonly beforeWait?: (execution: ExecutionRecord, stateName: string) => void | Promise<void>;
+  /**
+   * Enforce IAM as AWS does: every function, state machine and framework component calls as its own role, and the
+   * services refuse what the role's policies (and bucket and key policies) do not allow. Turning it off means a green
+   * run says nothing about permissions.
+   * @default true
+   */
+  readonly iam?: boolean;
 }
 
 export interface DeployOptions {
@@ -170,6 +178,7 @@ export class LocalRunner {
   private readonly rekognition: Rekognition;
   private readonly s3: S3Client;
   private readonly codeRoot: string;
+  private readonly identities: RunnerIdentities;
   private closed = false;
 
   private constructor(
@@ -180,6 +189,12 @@ export class LocalRunner {
     private readonly ownsCloud: boolean,
   ) {
     this.cloud = cloud;
+    this.identities = new RunnerIdentities(options.iam === false ? undefined : cloud.access);
+    if (this.identities.enforced) {
+      cloud.access.useDirectory(new DeployedDirectory(() => this.allResources(), OFFLINE_REGION, OFFLINE_ACCOUNT_ID, OFFLINE_PARTITION));
+    } else {
+      this.log('IAM is not enforced (--no-iam): this run proves nothing about the permissions of the stack\'s roles');
+    }
     const credentials = { accessKeyId: 'offline', secretAccessKey: 'offline' };
     this.parameters = this.parameterStore();
     this.sdkTasks = sdkTaskHandler(cloud, this.parameters);
@@ -188,9 +203,23 @@ export class LocalRunner {
     this.codeRoot = path.join(path.resolve(options.stateDir), 'runner', 'code');
     const host: ExecutionHost = {
       stateMachine: (arn) => this.stateMachine(arn),
-      sdkHandler: (service, action, parameters) => this.sdkTasks(service, action, parameters),
-      lambdaHandler: (functionArn, payload) => this.invokeFunction(functionArn, payload),
-      record: (service, action, parameters, execution) => {
+      sdkHandler: (service, action, parameters, execution) => this.sdkTasks(service, action, parameters, this.taskIdentity(execution)),
+      lambdaHandler: async (functionArn, payload, execution) => {
+        await this.authorizeTask(execution, 'lambda:InvokeFunction', this.functionArnOf(functionArn), 'Lambda.AWSLambdaException', 'AWSLambda');
+        return this.invokeFunction(functionArn, payload);
+      },
+      record: async (service, action, parameters, execution) => {
+        const p = isPlainObject(parameters) ? parameters : {};
+        if (service === 'sns') {
+          await this.authorizeTask(execution, 'sns:Publish', String(p.TopicArn ?? ''), 'SNS.AuthorizationErrorException', 'AmazonSNS');
+        } else {
+          const entries = Array.isArray(p.Entries) ? p.Entries.filter(isPlainObject) : [];
+          const buses = new Set(entries.map((e) => String(e.EventBusName ?? 'default')));
+          for (const bus of buses) {
+            const busArn = bus.startsWith('arn:') ? bus : `arn:${OFFLINE_PARTITION}:events:${OFFLINE_REGION}:${OFFLINE_ACCOUNT_ID}:event-bus/${bus}`;
+            await this.authorizeTask(execution, 'events:PutEvents', busArn, 'EventBridge.AccessDeniedException', 'AmazonEventBridge');
+          }
+        }
         this.calls.push({ service, action, parameters, executionArn: execution.executionArn, at: cloud.clock.now() });
       },
       now: () => cloud.clock.now(),
@@ -624,6 +653,16 @@ export class LocalRunner {
     this.services = await LocalServices.start({
       port: this.state.servicesPort ?? 0,
       log: this.options.debug,
+      authorize: async (service, operation, input, headers) => {
+        const caller = this.identities.enforced ? this.cloud.access.callerOf(headers) : undefined;
+        if (!caller) return undefined;
+        for (const request of localServiceRequests(service.targetPrefix, operation, input,
+          { partition: OFFLINE_PARTITION, region: OFFLINE_REGION, accountId: OFFLINE_ACCOUNT_ID })) {
+          const denied = await this.cloud.access.decide(caller, request);
+          if (denied) return new LocalServiceError('AccessDeniedException', denied.message);
+        }
+        return undefined;
+      },
       services: [
         { targetPrefix: 'AWSStepFunctions.', jsonVersion: '1.0', handle: (op, input) => this.sfn.handle(op, input) },
         { targetPrefix: 'AmazonSSM.', jsonVersion: '1.1', handle: async (op, input) => ssmOperation(this.parameters, op, input, () => this.cloud.clock.now()) },
@@ -738,6 +777,11 @@ export class LocalRunner {
       findFunction: (arn) => this.findFunction(arn),
       invoke: (spec, event) => this.requireLambdaHost().invoke(spec, event),
       stateMachineDefinition: (arn) => this.stateMachine(arn)?.definition,
+      stateMachineRole: (arn) => this.stateMachineRole(arn),
+      authorize: async (as, action, resource) => {
+        const caller = this.identities.caller(as.roleArn, as.session);
+        if (caller) await this.cloud.access.check(caller, { action, resource });
+      },
       advance: (ms) => this.cloud.clock.advance(ms),
       responseUrl: () => {
         const id = crypto.randomUUID();
@@ -764,9 +808,12 @@ export class LocalRunner {
     const envBlock = isPlainObject(props.Environment) && isPlainObject(props.Environment.Variables) ? props.Environment.Variables : {};
     const codeDir = typeof record.extra?.codeDir === 'string' ? record.extra.codeDir : '';
     if (!codeDir) throw new Error(`Function ${name} (${found.logicalId}) has no code the runner can load (only directory assets and ZipFile are supported)`);
+    const roleArn = typeof props.Role === 'string' ? props.Role : undefined;
     return {
       functionName: name,
       functionArn: String(record.attributes.Arn ?? arnOrName),
+      roleArn,
+      credentials: this.identities.credentials(roleArn, name),
       codeDir,
       handler: String(props.Handler ?? 'index.handler'),
       runtime: typeof props.Runtime === 'string' ? props.Runtime : undefined,
@@ -786,6 +833,43 @@ export class LocalRunner {
       for (const [key, value] of Object.entries(props.DefinitionSubstitutions)) definition = definition.split(`\${${key}}`).join(String(value));
     }
     return { definition, name: String(found.record.attributes.Name ?? arn.split(':').pop()) };
+  }
+
+  /** The role a state machine's tasks run as. */
+  private stateMachineRole(arn: string): string | undefined {
+    const found = this.allResources().find(({ record }) => record.type === 'AWS::StepFunctions::StateMachine' && record.physicalId === arn);
+    const role = found?.record.properties.RoleArn;
+    return typeof role === 'string' ? role : undefined;
+  }
+
+  private stateMachineSession(arn: string): string {
+    return arn.split(':').pop() ?? 'states';
+  }
+
+  private taskIdentity(execution: ExecutionRecord): TaskIdentity | undefined {
+    const roleArn = this.stateMachineRole(execution.stateMachineArn);
+    const session = this.stateMachineSession(execution.stateMachineArn);
+    const credentials = this.identities.credentials(roleArn, session);
+    return credentials && { credentials, caller: this.identities.caller(roleArn, session) };
+  }
+
+  /**
+   * An integration Step Functions calls with the state machine's role: refused as the service would answer, under the
+   * error name Step Functions gives it, with the service's message in the Cause.
+   */
+  private async authorizeTask(execution: ExecutionRecord, action: string, resource: string, errorName: string, service: string): Promise<void> {
+    const caller = this.taskIdentity(execution)?.caller;
+    const denied = caller ? await this.cloud.access.decide(caller, { action, resource }) : undefined;
+    if (denied) {
+      throw Object.assign(new Error(`${denied.message} (Service: ${service}; Status Code: 403; Error Code: AccessDeniedException; `
+        + `Request ID: ${crypto.randomUUID()}; Proxy: null)`), { name: errorName });
+    }
+  }
+
+  /** A function name or (partial) ARN as the full, unqualified function ARN IAM authorizes. */
+  private functionArnOf(nameOrArn: string): string {
+    const spec = this.findFunction(nameOrArn);
+    return spec?.functionArn ?? nameOrArn;
   }
 
   private findParameter(name: string): ResourceRecord | undefined {

@@ -33,6 +33,9 @@ export interface LocalServicesOptions {
   readonly puts: Readonly<Record<string, PutHandler>>;
   /** 0 picks a free port. @default 0 */
   readonly port?: number;
+  /** Decides whether the caller (its request headers) may make a JSON call; a returned error is the answer. */
+  readonly authorize?: (service: JsonService, operation: string, input: Record<string, unknown>, headers: http.IncomingHttpHeaders)
+    => Promise<LocalServiceError | undefined>;
   readonly log?: (line: string) => void;
 }
 
@@ -123,6 +126,11 @@ async function handle(
     return sendError(res, version, new LocalServiceError('SerializationException', 'The request body is not valid JSON'));
   }
   try {
+    const refused = await options.authorize?.(service, operation, input, req.headers);
+    if (refused) {
+      log(`${target} ${refused.httpStatus} ${refused.name}: ${refused.message}`);
+      return sendError(res, version, refused);
+    }
     const output = await service.handle(operation, input);
     sendJson(res, 200, version, output ?? {});
     log(`${target} 200`);

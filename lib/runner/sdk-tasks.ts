@@ -7,6 +7,7 @@ import { Rekognition } from '@aws-sdk/client-rekognition';
 import { S3 } from '@aws-sdk/client-s3';
 
 import type { LocalCloud } from '../emulator/local-cloud';
+import type { Caller } from '../iam/world';
 import { OFFLINE_ACCOUNT_ID, OFFLINE_PARTITION, OFFLINE_REGION } from './intrinsics';
 import { LocalServiceError } from './local-services';
 
@@ -82,8 +83,25 @@ export function ssmOperation(store: ParameterStore, operation: string, input: Re
   }
 }
 
+/** Who a state machine's tasks run as: its role's credentials, and the caller to authorize in-process calls for. */
+export interface TaskIdentity {
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
+  readonly caller?: Caller;
+}
+
 /** Serves `arn:aws:states:::aws-sdk:<service>:<action>` Tasks (the `sdkHandler` of runStateMachine). */
-export type SdkTaskHandler = (service: string, action: string, parameters: Record<string, unknown>) => Promise<unknown>;
+export type SdkTaskHandler = (service: string, action: string, parameters: Record<string, unknown>, identity?: TaskIdentity) => Promise<unknown>;
+
+/** The SSM parameter ARN IAM authorizes a call on. */
+export function parameterArn(name: string): string {
+  return `arn:${OFFLINE_PARTITION}:ssm:${OFFLINE_REGION}:${OFFLINE_ACCOUNT_ID}:parameter/${name.replace(/^\//, '')}`;
+}
+
+/** The IAM actions and resources of an SSM call served offline. */
+export function ssmRequests(operation: string, input: Record<string, unknown>): { action: string; resource: string }[] {
+  const names = operation === 'GetParameters' && Array.isArray(input.Names) ? input.Names.map(String) : [String(input.Name ?? '')];
+  return names.map((name) => ({ action: `ssm:${operation}`, resource: parameterArn(name) }));
+}
 
 /**
  * The SDK integrations against a local cloud: Rekognition and S3 through the real clients with maxAttempts 1 (a state
@@ -91,19 +109,37 @@ export type SdkTaskHandler = (service: string, action: string, parameters: Recor
  * clients' own; runStateMachine names them as Step Functions does (Rekognition.ThrottlingException...).
  */
 export function sdkTaskHandler(cloud: LocalCloud, parameters: ParameterStore): SdkTaskHandler {
-  const credentials = { accessKeyId: 'offline', secretAccessKey: 'offline' };
-  const rekognition = new Rekognition({ endpoint: cloud.rekognitionEndpoint, region: OFFLINE_REGION, credentials, maxAttempts: 1 });
-  return async (service, action, input) => {
-    if (service === 'rekognition') return callAction(rekognition, 'Rekognition', action, input);
+  const unsigned = { accessKeyId: 'offline', secretAccessKey: 'offline' };
+  // One client per role: a state machine's calls are signed with its role's key, which the services authorize.
+  const clients = new Map<string, Rekognition>();
+  const rekognitionFor = (identity?: TaskIdentity): Rekognition => {
+    const credentials = identity?.credentials ?? unsigned;
+    let client = clients.get(credentials.accessKeyId);
+    if (!client) {
+      client = new Rekognition({ endpoint: cloud.rekognitionEndpoint, region: OFFLINE_REGION, credentials, maxAttempts: 1 });
+      clients.set(credentials.accessKeyId, client);
+    }
+    return client;
+  };
+  return async (service, action, input, identity) => {
+    if (service === 'rekognition') return callAction(rekognitionFor(identity), 'Rekognition', action, input);
     if (service === 's3') {
-      const s3 = new S3({ endpoint: cloud.s3Endpoint, region: OFFLINE_REGION, forcePathStyle: true, maxAttempts: 1, credentials });
+      const s3 = new S3({ endpoint: cloud.s3Endpoint, region: OFFLINE_REGION, forcePathStyle: true, maxAttempts: 1,
+        credentials: identity?.credentials ?? unsigned });
       try {
         return await callAction(s3, 'S3', action, input);
       } finally {
         s3.destroy();
       }
     }
-    if (service === 'ssm') return ssmOperation(parameters, action.charAt(0).toUpperCase() + action.slice(1), input, () => cloud.clock.now());
+    if (service === 'ssm') {
+      const operation = action.charAt(0).toUpperCase() + action.slice(1);
+      for (const request of ssmRequests(operation, input)) {
+        const denied = identity?.caller ? await cloud.access.decide(identity.caller, request) : undefined;
+        if (denied) throw new LocalServiceError('AccessDeniedException', denied.message);
+      }
+      return ssmOperation(parameters, operation, input, () => cloud.clock.now());
+    }
     throw Object.assign(new Error(`aws-sdk:${service}:${action} has no offline service`), { name: 'UnsupportedOffline' });
   };
 }

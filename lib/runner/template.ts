@@ -121,6 +121,8 @@ export function referencedNames(value: unknown): Set<string> {
   return names;
 }
 
+const isPolicy = (type: string): boolean => type === 'AWS::IAM::Policy' || type === 'AWS::IAM::ManagedPolicy';
+
 /** A template's resources and the order CloudFormation would create and delete them in. */
 export class TemplateModel {
   readonly logicalIds: readonly string[];
@@ -157,26 +159,47 @@ export class TemplateModel {
     return this.logicalIds.filter((id) => this.deps.get(id)?.has(logicalId));
   }
 
-  /** Every resource after all it depends on; ties keep template order. Throws on a cycle, naming it. */
+  /**
+   * Every resource after all it depends on; ties keep template order, except that IAM policies come as late as their
+   * dependents allow. CloudFormation creates independent resources in parallel, so a resource that does not depend on
+   * the policy granting its permissions may run before that policy exists: deploying policies last makes such a
+   * missing dependency fail offline every time. Throws on a cycle, naming it.
+   */
   createOrder(): string[] {
+    return this.order((id) => this.deps.get(id) ?? new Set(), (id) => !isPolicy(this.resource(id).Type));
+  }
+
+  /** Dependents before what they depend on; IAM policies go as early as they can (the strict mirror of createOrder). */
+  deleteOrder(): string[] {
+    const dependents = new Map<string, Set<string>>(this.logicalIds.map((id) => [id, new Set<string>()]));
+    for (const id of this.logicalIds) for (const d of this.deps.get(id) ?? []) dependents.get(d)?.add(id);
+    return this.order((id) => dependents.get(id) ?? new Set(), (id) => isPolicy(this.resource(id).Type));
+  }
+
+  /** A topological order over `before(id)` (what must come first); among ready resources `preferred` ones go first. */
+  private order(before: (id: string) => ReadonlySet<string>, preferred: (id: string) => boolean): string[] {
+    const remaining = new Map(this.logicalIds.map((id) => [id, new Set(before(id))]));
     const order: string[] = [];
-    const state = new Map<string, 'visiting' | 'done'>();
-    const visit = (id: string, trail: string[]): void => {
-      const s = state.get(id);
-      if (s === 'done') return;
-      if (s === 'visiting') throw new Error(`Circular dependency between resources: ${[...trail.slice(trail.indexOf(id)), id].join(' -> ')}`);
-      state.set(id, 'visiting');
-      for (const d of this.deps.get(id) ?? []) visit(d, [...trail, id]);
-      state.set(id, 'done');
-      order.push(id);
-    };
-    for (const id of this.logicalIds) visit(id, []);
+    while (remaining.size > 0) {
+      const ready = [...remaining.keys()].filter((id) => remaining.get(id)!.size === 0);
+      if (ready.length === 0) throw new Error(`Circular dependency between resources: ${this.cycle([...remaining.keys()], before).join(' -> ')}`);
+      // When only non-preferred resources are ready, take one that something still waits for: the rest stay as late as possible.
+      const next = ready.find(preferred) ?? ready.find((id) => [...remaining.values()].some((w) => w.has(id))) ?? ready[0];
+      order.push(next);
+      remaining.delete(next);
+      for (const waiting of remaining.values()) waiting.delete(next);
+    }
     return order;
   }
 
-  /** The reverse of the create order: dependents go first. */
-  deleteOrder(): string[] {
-    return this.createOrder().reverse();
+  private cycle(ids: string[], before: (id: string) => ReadonlySet<string>): string[] {
+    const trail: string[] = [];
+    let id = ids[0];
+    while (!trail.includes(id)) {
+      trail.push(id);
+      id = [...before(id)].find((d) => ids.includes(d)) ?? id;
+    }
+    return [...trail.slice(trail.indexOf(id)), id];
   }
 
   /** A resolver for this template with its parameters, conditions and mappings filled in. */

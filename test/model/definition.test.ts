@@ -2,8 +2,9 @@ import { CreateProjectVersionCommand, DescribeDatasetCommand } from '@aws-sdk/cl
 
 import { DURATIONS } from '../../lib/emulator';
 import { ERRORS } from '../../lib/manifest/types';
-import { DETAIL_TYPE_FAILED, DETAIL_TYPE_SUCCEEDED, NO_SERVING_VERSION, workflowInputFor } from '../../lib/model/contracts';
-import { buildWorkflowDefinition, REKOGNITION_RETRYABLE } from '../../lib/model/definition';
+import { DETAIL_TYPE_FAILED, DETAIL_TYPE_SUCCEEDED, LOOP_EVENT_BUDGET, LOOP_EVENTS, NO_SERVING_VERSION, workflowInputFor, workflowLimits } from '../../lib/model/contracts';
+import { buildWorkflowDefinition, maxBlockingTrainingTimeoutSeconds, REKOGNITION_RETRYABLE, waitConditionTimeoutSeconds,
+  workflowBoundSeconds } from '../../lib/model/definition';
 import {
   configFor, datasetEntries, datasetsOf, entered, labelF1s, newProject, PER_LABEL, Project, runningVersions, runWorkflow, servingValue,
   startWorld, taskCalls, versionName, versionsOf, WorkflowRun, World,
@@ -51,14 +52,63 @@ describe('workflow definition (static)', () => {
     }
   });
 
-  test('every Wait state is inside a loop bounded by a counter', () => {
+  test('every Wait state is inside a loop bounded by the shared wait budget or a counter, and its iteration costs what contracts.ts says', () => {
     const waits = Object.entries(states).filter(([, s]) => s.Type === 'Wait').map(([n]) => n);
     expect(waits.sort()).toEqual(['WaitForDatasets', 'WaitForDatasetsDeleted', 'WaitForRunning', 'WaitForStopped', 'WaitForTraining',
-      'WaitWhileProjectBusy']);
-    const limits = Object.values(states).filter((s) => s.Type === 'Choice')
-      .flatMap((s) => (s.Choices as State[]).filter((c) => typeof c.NumericGreaterThanPath === 'string').map(() => s.Default));
-    // The limit Choices' Default leads back into each wait (so each wait is only reached through a counter).
-    expect(new Set(limits)).toEqual(new Set(waits));
+      'WaitForTrainingSlot', 'WaitWhileProjectBusy']);
+    // Each wait is entered only from a counting Pass (so the count is what was waited), checked by a Choice of its loop.
+    for (const wait of waits) {
+      const into = Object.entries(states).filter(([, s]) => s.Next === wait || s.Default === wait
+        || ((s.Choices as State[] | undefined) ?? []).some((c) => c.Next === wait));
+      expect([wait, into.map(([, s]) => s.Type)]).toEqual([wait, ['Pass']]);
+      expect(JSON.stringify(into[0][1].Parameters)).toMatch(/States\.MathAdd\(\$\.loops\.(waited\.s|starting\.n|stopping\.n), /);
+    }
+    const bounds = JSON.stringify(Object.values(states).filter((s) => s.Type === 'Choice'));
+    for (const limit of ['waitBudgetSeconds', 'maxStartPolls', 'maxStopPolls']) expect(bounds).toContain(`"$.limits.${limit}"`);
+    // History events of one pass through each loop (2 per Pass, Choice or Wait; 5 per Task), as LOOP_EVENTS budgets them.
+    // One pass around a loop the long way (the version listed, not done yet): through a Choice's "present" rule, else
+    // into its count.
+    const loopEvents = (wait: string): number => {
+      let events = 0;
+      let name = wait;
+      for (let i = 0; i < 20; i++) {
+        const state = states[name];
+        events += state.Type === 'Task' ? 5 : 2;
+        const rules = (state.Choices as State[] | undefined) ?? [];
+        const targets = [...rules.map((c) => c.Next as string), state.Default as string];
+        name = (state.Next ?? rules.find((c) => c.IsPresent === true)?.Next ?? targets.find((t) => t?.startsWith('Count'))) as string;
+        if (name === wait) return events;
+      }
+      throw new Error(`${wait} is not a loop`);
+    };
+    expect(loopEvents('WaitForTraining')).toBe(LOOP_EVENTS.training);
+    expect(loopEvents('WaitWhileProjectBusy')).toBeLessThanOrEqual(LOOP_EVENTS.training);
+    expect(loopEvents('WaitForDatasets')).toBe(LOOP_EVENTS.datasets);
+    expect(loopEvents('WaitForDatasetsDeleted')).toBeLessThanOrEqual(LOOP_EVENTS.datasets);
+    expect(loopEvents('WaitForRunning')).toBe(LOOP_EVENTS.starting);
+    expect(loopEvents('WaitForStopped')).toBe(LOOP_EVENTS.starting);
+  });
+
+  test('the budget\'s loops stay within their share of the 25,000-event history at any trainingTimeout', () => {
+    for (const hours of [0.5, 8, 9, 24, 72]) {
+      const limits = workflowLimits(hours * 3600);
+      const trainingEvents = Math.ceil(limits.waitBudgetSeconds / limits.trainingPollSeconds) * LOOP_EVENTS.training;
+      const datasetEvents = Math.ceil(limits.waitBudgetSeconds / limits.datasetPollSeconds) * LOOP_EVENTS.datasets;
+      expect([hours, Math.max(trainingEvents, datasetEvents)]).toEqual([hours, expect.any(Number)]);
+      expect(Math.max(trainingEvents, datasetEvents)).toBeLessThanOrEqual(LOOP_EVENT_BUDGET + LOOP_EVENTS.datasets);
+    }
+  });
+
+  test('a stack that waits gets a wait condition longer than the longest run; the longest trainingTimeout that fits is about 9 h', () => {
+    const max = maxBlockingTrainingTimeoutSeconds();
+    expect(max / 3600).toBeGreaterThan(8.5);
+    expect(waitConditionTimeoutSeconds(max)).toBeLessThanOrEqual(43_200);
+    expect(waitConditionTimeoutSeconds(max + 60)).toBeGreaterThan(43_200);
+    const limits = workflowLimits(8 * 3600);
+    expect(waitConditionTimeoutSeconds(8 * 3600)).toBeGreaterThan(workflowBoundSeconds(definition, limits));
+    // The bound counts every wait the run can make: the whole budget, the start and stop loops, every task.
+    expect(workflowBoundSeconds(definition, limits)).toBeGreaterThan(limits.waitBudgetSeconds
+      + (limits.maxStartPolls + limits.maxStopPolls) * limits.startPollSeconds + 900);
   });
 
   test('uses only SDK integrations the offline runner serves: Rekognition, SSM, EventBridge, SNS, Lambda', () => {
@@ -162,20 +212,36 @@ describe('workflow definition (run against the Rekognition emulator)', () => {
     expect(runningVersions(world, project)).toEqual([]);
   });
 
-  test('GIVEN training takes longer than trainingTimeout THEN the loop stops after maxTrainingPolls polls with a timeout', async () => {
+  test('GIVEN training takes longer than trainingTimeout THEN the loop stops once the wait budget is spent, with a timeout', async () => {
     const project = await newProject(world, 'slow');
     const name = versionName('slow');
     const config = configFor(project, { trainingTimeoutSeconds: 300 });
 
     const run = await runWorkflow(world, project, config, name);
 
-    expect(run.cause).toBe(`Timeout: Training of ${name} did not finish within trainingTimeout (300 seconds)`);
+    expect(run.cause).toBe(`Timeout: Training of ${name} did not finish within trainingTimeout (300 seconds of waiting in all)`);
     const { limits } = workflowInputFor(config, name);
-    expect(taskCalls(run).filter((c) => c.state === 'DescribeTraining')).toHaveLength(limits.maxTrainingPolls + 1);
-    // The service is still training: the workflow gave up on its own bound, after about trainingTimeout of polling.
+    // The dataset import spent some of the budget; training polled for the rest, and the waits add up to the budget.
+    const waited = run.events.filter((e) => e.type === 'Wait').reduce((sum, e) => sum + (e.seconds ?? 0), 0);
+    expect(waited).toBeGreaterThanOrEqual(300);
+    expect(waited).toBeLessThan(300 + limits.trainingPollSeconds);
+    expect(taskCalls(run).filter((c) => c.state === 'DescribeTraining').length).toBeGreaterThan(0);
+    // The service is still training: the workflow gave up on its own bound.
     expect((await versionsOf(world, project))[name].Status).toBe('TRAINING_IN_PROGRESS');
-    expect(limits.maxTrainingPolls * limits.trainingPollSeconds).toBeGreaterThanOrEqual(300);
-    expect(limits.maxTrainingPolls * limits.trainingPollSeconds).toBeLessThan(300 + limits.trainingPollSeconds);
+  });
+
+  test('GIVEN every training slot of the account is taken THEN CreateProjectVersion is retried on the wait budget until one frees up', async () => {
+    const project = await newProject(world, 'slots');
+    const name = versionName('slots');
+    world.cloud.emulator.faults.add({ operation: 'CreateProjectVersion', error: 'LimitExceededException', times: 3,
+      message: 'The number of concurrent trainings exceeds the limit of the account.' });
+
+    const run = await runWorkflow(world, project, configFor(project), name);
+
+    succeeded(run);
+    expect(entered(run, 'WaitForTrainingSlot')).toBe(3);
+    expect(taskCalls(run).filter((c) => c.state === 'CreateVersion').map((c) => c.error)).toEqual([
+      'Rekognition.LimitExceededException', 'Rekognition.LimitExceededException', 'Rekognition.LimitExceededException', undefined]);
   });
 
   test('GIVEN CreateProjectVersion is throttled twice THEN the Retry absorbs it and training goes on', async () => {
@@ -310,13 +376,15 @@ describe('workflow definition (run against the Rekognition emulator)', () => {
   test('GIVEN old datasets and another version training THEN it waits, deletes the datasets, waits for that, then trains', async () => {
     const project = await newProject(world, 'busy');
     succeeded(await runWorkflow(world, project, configFor(project), versionName('busy-first')));
+    // Waiting for the other training and training ours share one budget.
+    const config = configFor(project, { trainingTimeoutSeconds: 4 * 3600 });
     const other = versionName('busy-other');
     await world.rekognition.send(new CreateProjectVersionCommand({ ProjectArn: project.arn, VersionName: other,
       OutputConfig: { S3Bucket: 'data', S3KeyPrefix: 'output/other/' } }));
     const oldDatasets = await datasetsOf(world, project);
     const name = versionName('busy-new');
 
-    const run = await runWorkflow(world, project, configFor(project), name);
+    const run = await runWorkflow(world, project, config, name);
 
     succeeded(run);
     expect(entered(run, 'WaitWhileProjectBusy')).toBeGreaterThan(1);

@@ -10,6 +10,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 
 import { CustomLabelsModel, LabelSource, ModelType, TestData, TrainingData } from '../../lib';
 import { ModelVersionConfig } from '../../lib/model/contracts';
+import { waitConditionTimeoutSeconds } from '../../lib/model/definition';
 import { CustomLabelsProject } from '../../lib/project/project';
 import { classificationSamples, cocoJsonFor, detectionSamples, writeSamplesToFolder } from '../../lib/samples/shapes';
 import { expectNagClean } from '../shared/nag';
@@ -84,7 +85,9 @@ describe('CustomLabelsModel: two models in one stack', () => {
 
   test('THEN the blocking model waits on a wait condition with its training timeout; the other does not', () => {
     template.resourceCountIs('AWS::CloudFormation::WaitCondition', 1);
-    template.hasResourceProperties('AWS::CloudFormation::WaitCondition', { Timeout: '7200', Count: 1, Handle: { Ref: Match.stringLikeRegexp('^ClassifierWaitHandle') } });
+    // The run's bound for trainingTimeout 2 h (training, datasets and a busy project share it; starting and the tasks come on top).
+    template.hasResourceProperties('AWS::CloudFormation::WaitCondition', { Timeout: String(waitConditionTimeoutSeconds(7200)), Count: 1,
+      Handle: { Ref: Match.stringLikeRegexp('^ClassifierWaitHandle') } });
     expect(configOf(template, 'Classifier').waitHandleUrl).toBe('TOKEN');
     expect(configOf(template, 'Detector').waitHandleUrl).toBe('');
   });
@@ -108,14 +111,15 @@ describe('CustomLabelsModel: two models in one stack', () => {
     expect((detector as { DependsOn: string[] }).DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^ClassifierWaitForVersion/)]));
   });
 
-  test('THEN the data bucket lets Rekognition read data and write output, only from this account', () => {
-    template.hasResourceProperties('AWS::S3::BucketPolicy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
-        Principal: { Service: 'rekognition.amazonaws.com' },
-        Action: 's3:PutObject',
-        Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
-      })]) },
-    });
+  test('THEN the workflow\'s role may read the data and write the output (Rekognition uses its caller\'s rights); no bucket trusts the service', () => {
+    const smPolicy = Object.values(template.findResources('AWS::IAM::Policy', {
+      Properties: { Roles: [{ Ref: Match.stringLikeRegexp('StateMachineRole') }] },
+    }))[0] as { Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } } };
+    const statements = JSON.stringify(smPolicy.Properties.PolicyDocument.Statement);
+    expect(statements).toContain('"Action":["s3:GetObject","s3:GetObjectVersion","s3:GetObjectTagging","s3:GetObjectAcl"]');
+    expect(statements).toMatch(/"Action":"s3:PutObject","Effect":"Allow","Resource":\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["CustomLabelsModelWorkflowDataBucket[^"]*","Arn"\]\},"\/output\/\*"\]\]\}/);
+    expect(statements).toContain('"Action":["s3:GetBucketAcl","s3:GetBucketLocation","s3:ListBucket"]');
+    expect(JSON.stringify(template.findResources('AWS::S3::BucketPolicy'))).not.toContain('rekognition.amazonaws.com');
     template.hasResourceProperties('AWS::S3::Bucket', {
       VersioningConfiguration: { Status: 'Enabled' },
       PublicAccessBlockConfiguration: Match.objectLike({ BlockPublicAcls: true }),
@@ -173,7 +177,8 @@ describe('CustomLabelsModel: validation (nothing is created)', () => {
       const stack = new Stack(new App(), 'V', { env });
       const project = CustomLabelsProject.fromProjectName(stack, 'P', 'p');
       new CustomLabelsModel(stack, 'Model', { project, trainingData: TrainingData.fromDataset(
-        'arn:aws:rekognition:us-east-1:123456789012:project/p/dataset/train/1'), ...props });
+        'arn:aws:rekognition:us-east-1:123456789012:project/p/dataset/train/1', { imagesBucket: s3.Bucket.fromBucketName(stack, 'I', 'images') }),
+      ...props });
     };
   }
 
@@ -183,12 +188,12 @@ describe('CustomLabelsModel: validation (nothing is created)', () => {
       evaluationGate: { minF1: 1.5, minLabelF1: -1 },
       deployment: { minInferenceUnits: 0, maxInferenceUnits: 0.5 },
       trainingTimeout: Duration.hours(13),
-    })).toThrow(/versionPrefix must match .*, got: "bad prefix"[\s\S]*evaluationGate.minF1 must be between 0 and 1, got: 1.5[\s\S]*evaluationGate.minLabelF1 must be between 0 and 1, got: -1[\s\S]*deployment.minInferenceUnits must be an integer >= 1, got: 0[\s\S]*deployment.maxInferenceUnits must be an integer >= 1, got: 0.5[\s\S]*trainingTimeout must be between 1 minute and 12 hours while waitForTraining is true/);
+    })).toThrow(/versionPrefix must match .*, got: "bad prefix"[\s\S]*evaluationGate.minF1 must be between 0 and 1, got: 1.5[\s\S]*evaluationGate.minLabelF1 must be between 0 and 1, got: -1[\s\S]*deployment.minInferenceUnits must be an integer >= 1, got: 0[\s\S]*deployment.maxInferenceUnits must be an integer >= 1, got: 0.5[\s\S]*trainingTimeout must be between 1 minute and 9 hours \d+ minutes while waitForTraining is true \(a wait condition waits at most 12 hours/);
   });
 
   test('72 h is allowed only without waiting; 73 h never', () => {
     expect(attempt({ trainingTimeout: Duration.hours(72), waitForTraining: false })).not.toThrow();
-    expect(attempt({ trainingTimeout: Duration.hours(73), waitForTraining: false })).toThrow(/trainingTimeout must be between 1 minute and 72 hours, got: 3 days 1 hour/);
+    expect(attempt({ trainingTimeout: Duration.hours(73), waitForTraining: false })).toThrow(/trainingTimeout must be between 1 minute and 3 days, got: 3 days 1 hour/);
   });
 
   test('the test split ratio must be inside (0, 1)', () => {
@@ -197,6 +202,21 @@ describe('CustomLabelsModel: validation (nothing is created)', () => {
 
   test('bad tags are named', () => {
     expect(attempt({ tags: { 'aws:x': 'y' } })).toThrow(/tags keys must be 1..128 characters .* not start with "aws:", got: "aws:x"/);
+  });
+
+  test('images that stay in S3 must be named, so the workflow can be granted their read (Rekognition reads with its rights)', () => {
+    expect(attempt({ trainingData: TrainingData.fromDataset('arn:aws:rekognition:us-east-1:123456789012:project/p/dataset/train/1') }))
+      .toThrow(/trainingData: fromDataset arn:.*: give imagesBucket, the bucket its entries' source-refs point into/);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imgs-'));
+    const manifest = path.join(dir, 'train.manifest');
+    fs.writeFileSync(manifest, `${JSON.stringify({ 'source-ref': 's3://their-bucket/a.png' })}\n`);
+    expect(attempt({ trainingData: TrainingData.fromLocalManifest(manifest) }))
+      .toThrow(/trainingData: fromLocalManifest .*: without imagesDir the images stay in S3 \(s3:\/\/their-bucket\); give imagesBucket/);
+    expect(() => {
+      const stack = new Stack(new App(), 'W', { env });
+      new CustomLabelsModel(stack, 'Model', { project: CustomLabelsProject.fromProjectName(stack, 'P', 'p'),
+        trainingData: TrainingData.fromLocalManifest(manifest, { imagesBucket: s3.Bucket.fromBucketName(stack, 'I', 'other-bucket') }) });
+    }).toThrow(/imagesBucket is "other-bucket" but source-refs point into "their-bucket"/);
   });
 
   test('a dataset ARN is checked by the factory', () => {
@@ -212,7 +232,8 @@ describe('CustomLabelsModel: validation (nothing is created)', () => {
     expect(() => {
       const stack = new Stack(new App(), 'V', { env });
       const project = CustomLabelsProject.fromProjectName(stack, 'P', 'p');
-      const trainingData = TrainingData.fromDataset('arn:aws:rekognition:us-east-1:123456789012:project/p/dataset/train/1');
+      const trainingData = TrainingData.fromDataset('arn:aws:rekognition:us-east-1:123456789012:project/p/dataset/train/1',
+        { imagesBucket: s3.Bucket.fromBucketName(stack, 'I', 'images') });
       new CustomLabelsModel(stack, 'A', { project, trainingData, versionPrefix: 'same' });
       new CustomLabelsModel(stack, 'B', { project, trainingData, versionPrefix: 'same' });
     }).toThrow(/versionPrefix must be unique among the models of a project, got: "same"/);

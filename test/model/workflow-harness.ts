@@ -10,9 +10,10 @@ import * as path from 'node:path';
 
 import { CreateProjectCommand, DescribeDatasetCommand, DescribeProjectsCommand, DescribeProjectVersionsCommand, ProjectVersionDescription,
   RekognitionClient } from '@aws-sdk/client-rekognition';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
 import { gate } from '../../lambda/gate/gate';
+import { storeWaitHandle } from '../../lambda/model-version/handler';
 import { notify } from '../../lambda/notify/notify';
 import { prepare, probe } from '../../lambda/prepare/prepare';
 import { LabelSource } from '../../lib/data/label-source';
@@ -171,14 +172,21 @@ export async function runWorkflow(world: World, project: Project, config: ModelV
       throw new Error(`Unknown action: ${JSON.stringify((event as { action?: unknown }).action)}`);
     },
     [FUNCTIONS.gate]: async (payload) => gate(payload as GateRequest, deps),
-    [FUNCTIONS.notify]: async (payload) => notify(payload as NotifyRequest, async (url, body) => {
-      if (url !== WAIT_HANDLE_URL) throw new Error(`signalled an unexpected URL: ${url}`);
-      signals.push(JSON.parse(body) as Record<string, unknown>);
-    }, () => undefined),
+    [FUNCTIONS.notify]: async (payload) => notify(payload as NotifyRequest, {
+      signal: async (url, body) => {
+        if (url !== WAIT_HANDLE_URL) throw new Error(`signalled an unexpected URL: ${url}`);
+        signals.push(JSON.parse(body) as Record<string, unknown>);
+      },
+      log: () => undefined,
+      readHandle: async (bucket, key) => (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString(),
+      deleteHandle: async (bucket, key) => void await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })),
+    }),
   };
+  // As the model-version handler starts a run: the handle URL goes to the data bucket, not into the input.
+  const waitHandleKey = await storeWaitHandle({ s3 }, config, `${version}-run`);
   const result = await runStateMachine({
     definition,
-    input: workflowInputFor(config, version),
+    input: workflowInputFor(config, version, waitHandleKey),
     sdkHandler: sdkTaskHandler(cloud, project.parameters),
     lambdaHandler: async (functionArn, payload) => {
       const fn = functions[functionArn];

@@ -41,13 +41,32 @@ describe('TemplateModel', () => {
     expect(model.dependents('Role')).toEqual(['Provider']);
   });
 
-  test('create order puts every resource after its dependencies; delete order is the reverse', () => {
+  test('create order puts every resource after its dependencies; delete order every resource before them', () => {
     const order = model.createOrder();
+    const deletes = model.deleteOrder();
     expect(order).toHaveLength(6);
+    expect([...deletes].sort()).toEqual([...order].sort());
     for (const id of order) {
-      for (const dep of model.dependencies(id)) expect(order.indexOf(dep)).toBeLessThan(order.indexOf(id));
+      for (const dep of model.dependencies(id)) {
+        expect(order.indexOf(dep)).toBeLessThan(order.indexOf(id));
+        expect(deletes.indexOf(dep)).toBeGreaterThan(deletes.indexOf(id));
+      }
     }
-    expect(model.deleteOrder()).toEqual([...order].reverse());
+  });
+
+  test('IAM policies are created as late and deleted as early as their dependents allow', () => {
+    // GIVEN a function whose custom resource forgot to depend on the policy that grants the function its rights
+    const strict = new TemplateModel({ Resources: {
+      Role: { Type: 'AWS::IAM::Role' },
+      Policy: { Type: 'AWS::IAM::Policy', Properties: { Roles: [{ Ref: 'Role' }] } },
+      Fn: { Type: 'AWS::Lambda::Function', Properties: { Role: { 'Fn::GetAtt': ['Role', 'Arn'] } } },
+      Custom: { Type: 'Custom::Thing', Properties: { ServiceToken: { 'Fn::GetAtt': ['Fn', 'Arn'] } } },
+      Used: { Type: 'AWS::IAM::Policy', Properties: { Roles: [{ Ref: 'Role' }] } },
+      After: { Type: 'Custom::Other', DependsOn: 'Used', Properties: { ServiceToken: { 'Fn::GetAtt': ['Fn', 'Arn'] } } },
+    } });
+    // THEN the custom resource runs before the policy it did not wait for; the one that depends on its policy waits
+    expect(strict.createOrder()).toEqual(['Role', 'Fn', 'Custom', 'Used', 'After', 'Policy']);
+    expect(strict.deleteOrder()).toEqual(['Policy', 'Custom', 'After', 'Used', 'Fn', 'Role']);
   });
 
   test('a cycle is reported with its members', () => {

@@ -1,3 +1,4 @@
+import { AccessControl } from '../../iam/world';
 import { VirtualClock } from '../clock';
 import { TrainedModel } from '../learner';
 import { notFound, ServiceError } from './errors';
@@ -80,6 +81,8 @@ export class EmulatorCore {
     readonly tpsPerInferenceUnit: number,
     readonly log: (line: string) => void,
     private readonly store?: StateStore,
+    /** Checks the caller's own S3 rights where the service uses them; absent: nothing is checked. */
+    readonly access?: AccessControl,
   ) {
     this.state = emptyState();
     const loaded = store?.load();
@@ -122,8 +125,10 @@ export class EmulatorCore {
     return found;
   }
 
-  startJob(kind: JobKind, target: string, durationMs: number | undefined, work: () => Promise<JobResult> | JobResult): JobRecord {
-    const job: JobRecord = { id: this.state.nextJobId++, kind, target, startedAt: this.clock.now(), durationMs };
+  /** `startedAt`: when the work began in virtual time (a training starts when its version is created). @default now */
+  startJob(kind: JobKind, target: string, durationMs: number | undefined, work: () => Promise<JobResult> | JobResult,
+    startedAt = this.clock.now()): JobRecord {
+    const job: JobRecord = { id: this.state.nextJobId++, kind, target, startedAt, durationMs };
     this.state.jobs.push(job);
     const promise = Promise.resolve()
       .then(work)

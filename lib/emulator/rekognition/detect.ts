@@ -1,6 +1,8 @@
+import { Caller } from '../../iam/world';
 import { probeImageHeader } from '../../manifest/image';
 import { MANIFEST_LIMITS } from '../../manifest/types';
 import { detect, ImageDecodeError, imageFormat } from '../learner';
+import { readDenied } from './caller-access';
 import { EmulatorCore } from './core';
 import { invalidParameter, notReady, ServiceError } from './errors';
 import { Handler } from './ops-projects';
@@ -25,7 +27,7 @@ function spendThroughput(core: EmulatorCore, arn: string, units: number): void {
   core.detectWindows.set(arn, window);
 }
 
-async function readImage(core: EmulatorCore, image: Params): Promise<Buffer> {
+async function readImage(core: EmulatorCore, image: Params, caller: Caller | undefined): Promise<Buffer> {
   const hasBytes = image.has('Bytes');
   const hasObject = image.has('S3Object');
   if (hasBytes === hasObject) throw invalidParameter('Image must have exactly one of Bytes and S3Object.');
@@ -36,7 +38,9 @@ async function readImage(core: EmulatorCore, image: Params): Promise<Buffer> {
     return bytes;
   }
   const ref = readS3Object(image.obj('S3Object', true));
-  const bytes = await core.s3.get(ref.Bucket, ref.Name, ref.Version);
+  // The image is read with the caller's rights (reference §9a); [inferred] a refusal reads as a missing object.
+  const denied = await readDenied(core.access, caller, [{ bucket: ref.Bucket, key: ref.Name, version: ref.Version }]);
+  const bytes = denied ? undefined : await core.s3.get(ref.Bucket, ref.Name, ref.Version);
   if (bytes === undefined) {
     throw new ServiceError('InvalidS3ObjectException', 'Unable to get object metadata from S3. Check object key, region and/or access permissions.');
   }
@@ -60,7 +64,7 @@ function checkDimensions(bytes: Buffer): void {
   }
 }
 
-export const detectCustomLabels: Handler = async (core, p) => {
+export const detectCustomLabels: Handler = async (core, p, { caller }) => {
   const arn = p.str('ProjectVersionArn', { ...RULES.versionArn, required: true });
   const image = p.obj('Image', true);
   const maxResults = p.num('MaxResults', { integer: true, min: 0 });
@@ -70,7 +74,7 @@ export const detectCustomLabels: Handler = async (core, p) => {
   const model = core.model(version.modelId);
   if (!model) throw new ServiceError('InternalServerError', `The model of ${arn} is missing from the emulator's store.`);
   spendThroughput(core, arn, version.meter.runningUnits ?? version.minInferenceUnits ?? 1);
-  const bytes = await readImage(core, image);
+  const bytes = await readImage(core, image, caller);
   if (imageFormat(bytes) === undefined) throw new ServiceError('InvalidImageFormatException', 'Request has unsupported image format');
   checkDimensions(bytes);
   let raw;

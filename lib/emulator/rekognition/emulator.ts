@@ -1,3 +1,7 @@
+import type * as http from 'node:http';
+
+import { rekognitionRequests } from '../../iam/requests';
+import { AccessControl, Caller } from '../../iam/world';
 import { VirtualClock } from '../clock';
 import { EmulatorCore, ForcedStart, ForcedTraining, upsertEntries } from './core';
 import { detectCustomLabels } from './detect';
@@ -28,6 +32,11 @@ export interface RekognitionEmulatorOptions {
   readonly stateDir?: string;
   /** DetectCustomLabels budget per inference unit (requests per real second). @default 5 */
   readonly tpsPerInferenceUnit?: number;
+  /**
+   * Who may call what: requests signed with a registered role's key are authorized (AccessDeniedException otherwise),
+   * and the service's S3 reads and writes for them use that role's rights. @default - no access checks
+   */
+  readonly access?: AccessControl;
   readonly log?: (line: string) => void;
 }
 
@@ -76,7 +85,7 @@ export class RekognitionEmulator {
     const region = options.region ?? 'us-east-1';
     this.core = new EmulatorCore(
       this.clock, region, options.accountId ?? '123456789012', new LocalS3Access(options.s3Endpoint, region),
-      options.tpsPerInferenceUnit ?? 5, this.log, options.stateDir ? new StateStore(options.stateDir) : undefined,
+      options.tpsPerInferenceUnit ?? 5, this.log, options.stateDir ? new StateStore(options.stateDir) : undefined, options.access,
     );
     this.injector = new FaultInjector(options.faults, options.randomFaults);
     this.faults = {
@@ -93,7 +102,7 @@ export class RekognitionEmulator {
         core.forcedStarts.length = 0;
       },
     };
-    this.server = new JsonProtocolServer((op, input) => this.invoke(op, input), this.log);
+    this.server = new JsonProtocolServer((op, input, headers) => this.invoke(op, input, this.callerOf(headers)), this.log);
   }
 
   /** Starts the HTTP server; resolves to its endpoint, e.g. 'http://127.0.0.1:4599'. Port 0 picks a free port. */
@@ -109,16 +118,29 @@ export class RekognitionEmulator {
     this.core.s3.destroy();
   }
 
-  /** Runs an operation in-process with the same semantics as over HTTP; errors are thrown as ServiceError. */
-  async invoke(operation: string, input: unknown): Promise<unknown> {
+  /**
+   * Runs an operation in-process with the same semantics as over HTTP; errors are thrown as ServiceError. `caller`:
+   * who calls, when the offline world restricts it (AccessDeniedException unless its policies allow the call).
+   */
+  async invoke(operation: string, input: unknown, caller?: Caller): Promise<unknown> {
     const handler = HANDLERS[operation];
     if (!handler) throw new ServiceError('UnknownOperationException', `Unknown operation ${operation}.`);
+    if (caller && this.core.access) {
+      for (const request of rekognitionRequests(operation, input)) {
+        const denied = await this.core.access.decide(caller, request);
+        if (denied) throw new ServiceError('AccessDeniedException', denied.message);
+      }
+    }
     const injected = this.injector.check(operation);
     if (injected) throw injected;
     await this.core.settle((job, result, at) => this.apply(job, result, at));
-    const output = await handler(this.core, Params.of(input));
+    const output = await handler(this.core, Params.of(input), { caller });
     if (!READS.has(operation)) this.core.save();
     return output ?? {};
+  }
+
+  private callerOf(headers: http.IncomingHttpHeaders): Caller | undefined {
+    return this.core.access?.callerOf(headers);
   }
 
   /** Meter readings: billable training seconds and inference-unit seconds (virtual time x units) per version. */

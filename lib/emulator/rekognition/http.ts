@@ -7,7 +7,7 @@ import { ServiceError } from './errors';
 const TARGET_PREFIX = 'RekognitionService.';
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
-export type Invoker = (operation: string, input: unknown) => Promise<unknown>;
+export type Invoker = (operation: string, input: unknown, headers: http.IncomingHttpHeaders) => Promise<unknown>;
 
 /** Drops undefined members so the JSON body carries only what is set. */
 function send(res: http.ServerResponse, status: number, requestId: string, body: unknown, errorType?: string): void {
@@ -28,7 +28,7 @@ function sendError(res: http.ServerResponse, requestId: string, err: ServiceErro
 
 /**
  * The awsJson1_1 face of the emulator (reference §1): `POST /` with `X-Amz-Target: RekognitionService.<Op>`, JSON in
- * and out, an empty body read as `{}`. No signature check: any credentials work.
+ * and out, an empty body read as `{}`. Signatures are not verified; the access key says who calls (see lib/iam).
  */
 export class JsonProtocolServer {
   private server?: http.Server;
@@ -98,7 +98,7 @@ export class JsonProtocolServer {
       }
     }
     try {
-      const output = await this.invoke(operation, input);
+      const output = await this.invoke(operation, input, req.headers);
       send(res, 200, requestId, output);
       finish(200);
     } catch (err) {

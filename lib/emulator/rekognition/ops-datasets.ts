@@ -1,13 +1,16 @@
 import { createHash } from 'node:crypto';
 
+import { Caller } from '../../iam/world';
 import { mulberry32 } from '../../manifest/random';
 import { ERRORS } from '../../manifest/types';
 import { LineResult, validateManifest } from '../../manifest/validator';
+import { readDenied } from './caller-access';
 import { datasetDurationMs, DURATIONS, EmulatorCore, seconds } from './core';
 import { inUse, invalidParameter, notReady, ServiceError } from './errors';
 import { Handler } from './ops-projects';
 import { paginate } from './pagination';
 import { Params, readS3Object, RULES } from './params';
+import { parseS3Uri } from './s3';
 import { DatasetRecord, DatasetType, EntryRecord, JobResult, S3ObjectRef } from './state';
 
 const IN_PROGRESS = new Set(['CREATE_IN_PROGRESS', 'UPDATE_IN_PROGRESS']);
@@ -55,7 +58,26 @@ function failure(code: string, message: string, lines: number): JobResult {
   return { durationMs: datasetDurationMs(lines), ok: false, code, message };
 }
 
-async function importFromS3(core: EmulatorCore, source: S3ObjectRef): Promise<JobResult> {
+/**
+ * The caller must be able to read every image of the imported lines itself (reference §9a): the first one it cannot
+ * fails the import with ERROR_INVALID_PERMISSIONS_IMAGES_S3_BUCKET [inferred: the service's terminal code for this].
+ */
+async function imagesDenied(core: EmulatorCore, caller: Caller | undefined, entries: readonly EntryRecord[], lines: number):
+Promise<JobResult | undefined> {
+  if (!caller || !core.access) return undefined;
+  const objects = entries.map((e) => parseS3Uri(e.sourceRef)).filter((o) => o !== undefined).map((o) => ({ bucket: o.bucket, key: o.key }));
+  const denied = await readDenied(core.access, caller, objects);
+  if (!denied) return undefined;
+  core.log(`import: ${denied.message}`);
+  return failure('ERROR_INVALID_PERMISSIONS_IMAGES_S3_BUCKET', ERRORS.ERROR_INVALID_PERMISSIONS_IMAGES_S3_BUCKET, lines);
+}
+
+async function importFromS3(core: EmulatorCore, source: S3ObjectRef, caller: Caller | undefined): Promise<JobResult> {
+  const manifestDenied = await readDenied(core.access, caller, [{ bucket: source.Bucket, key: source.Name, version: source.Version }]);
+  if (manifestDenied) {
+    core.log(`import: ${manifestDenied.message}`);
+    return failure('ERROR_INVALID_PERMISSIONS_MANIFEST_S3_BUCKET', ERRORS.ERROR_INVALID_PERMISSIONS_MANIFEST_S3_BUCKET, 0);
+  }
   const content = await core.s3.get(source.Bucket, source.Name, source.Version);
   if (content === undefined) {
     return failure('ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT', ERRORS.ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT, 0);
@@ -63,14 +85,14 @@ async function importFromS3(core: EmulatorCore, source: S3ObjectRef): Promise<Jo
   const lines = lineCount(content);
   const outcome = await importLines(content);
   if (!outcome.ok) return failure(outcome.code, outcome.message, lines);
-  return { durationMs: datasetDurationMs(lines), ok: true, entries: outcome.entries };
+  return await imagesDenied(core, caller, outcome.entries, lines) ?? { durationMs: datasetDurationMs(lines), ok: true, entries: outcome.entries };
 }
 
 function readDatasetArn(p: Params, name = 'DatasetArn'): string {
   return p.str(name, { ...RULES.datasetArn, required: true });
 }
 
-const createDataset: Handler = (core, p) => {
+const createDataset: Handler = (core, p, { caller }) => {
   const projectArn = p.str('ProjectArn', { ...RULES.projectArn, required: true });
   const type = p.str('DatasetType', { values: ['TRAIN', 'TEST'], required: true }) as DatasetType;
   const tags = p.tags('Tags') ?? {};
@@ -104,7 +126,7 @@ const createDataset: Handler = (core, p) => {
   project.datasets[type] = arn;
   if (manifest) {
     const from = manifest;
-    core.startJob('datasetCreate', arn, undefined, () => importFromS3(core, from));
+    core.startJob('datasetCreate', arn, undefined, () => importFromS3(core, from, caller));
   } else {
     const entries = copyFrom ? copyFrom.entries.map((e) => ({ ...e })) : [];
     const durationMs = datasetDurationMs(entries.length);
@@ -190,7 +212,7 @@ const listDatasetLabels: Handler = (core, p) => {
   return { DatasetLabelDescriptions: page.map(([LabelName, LabelStats]) => ({ LabelName, LabelStats })), NextToken: nextToken };
 };
 
-const updateDatasetEntries: Handler = (core, p) => {
+const updateDatasetEntries: Handler = (core, p, { caller }) => {
   const arn = readDatasetArn(p);
   const changes = p.obj('Changes', true).blob('GroundTruth', { required: true, min: 1, max: MAX_CHANGES_BYTES })!;
   const d = core.dataset(arn);
@@ -204,7 +226,7 @@ const updateDatasetEntries: Handler = (core, p) => {
   core.startJob('datasetUpdate', d.arn, undefined, async () => {
     const outcome = await importLines(changes);
     if (!outcome.ok) return failure(outcome.code, outcome.message, lines);
-    return { durationMs: datasetDurationMs(lines), ok: true, entries: outcome.entries };
+    return await imagesDenied(core, caller, outcome.entries, lines) ?? { durationMs: datasetDurationMs(lines), ok: true, entries: outcome.entries };
   });
   return {};
 };

@@ -1,12 +1,18 @@
 import { createHash } from 'node:crypto';
 
+import { Caller } from '../../iam/world';
 import { DURATIONS, EmulatorCore, seconds } from './core';
 import { inUse, invalidParameter, ServiceError } from './errors';
 import { paginate } from './pagination';
 import { checkTagKey, Params, RULES } from './params';
 import { DatasetRecord, ProjectRecord } from './state';
 
-export type Handler = (core: EmulatorCore, p: Params) => unknown;
+/** Who made the request: the resolved caller, when the offline world restricts it (see lib/iam). */
+export interface CallContext {
+  readonly caller?: Caller;
+}
+
+export type Handler = (core: EmulatorCore, p: Params, ctx: CallContext) => unknown;
 
 export function datasetMetadata(d: DatasetRecord): Record<string, unknown> {
   return {

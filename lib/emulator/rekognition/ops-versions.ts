@@ -1,5 +1,5 @@
 import { DURATIONS, EmulatorCore, seconds } from './core';
-import { inUse, invalidParameter } from './errors';
+import { inUse, invalidParameter, ServiceError } from './errors';
 import { DATASET_COMPLETE } from './ops-datasets';
 import { Handler } from './ops-projects';
 import { paginate } from './pagination';
@@ -56,7 +56,7 @@ function assertNewName(core: EmulatorCore, projectArn: string, name: string): vo
   }
 }
 
-const createProjectVersion: Handler = (core, p) => {
+const createProjectVersion: Handler = async (core, p, { caller }) => {
   const projectArn = p.str('ProjectArn', { ...RULES.projectArn, required: true });
   const name = p.str('VersionName', { ...RULES.versionName, required: true });
   const outputConfig = readOutputConfig(p);
@@ -74,6 +74,14 @@ const createProjectVersion: Handler = (core, p) => {
   }
   if (project.status === 'DELETING') throw inUse(`The project ${project.arn} is being deleted.`);
   assertNewName(core, project.arn, name);
+  if (kmsKeyId && caller && core.access) {
+    // [inferred] the caller's key rights are checked when training starts: the service creates a grant on the key as the caller.
+    const key = kmsKeyId.startsWith('arn:') ? kmsKeyId : `arn:${core.access.partition}:kms:${core.region}:${core.accountId}:key/${kmsKeyId}`;
+    for (const action of ['kms:DescribeKey', 'kms:CreateGrant']) {
+      const denied = await core.access.decide(caller, { action, resource: key });
+      if (denied) throw new ServiceError('AccessDeniedException', denied.message);
+    }
+  }
 
   const datasets = (['TRAIN', 'TEST'] as const).map((t) => project.datasets[t]).map((a) => (a ? core.state.datasets[a] : undefined));
   let source: TrainingSource;
@@ -106,8 +114,8 @@ const createProjectVersion: Handler = (core, p) => {
   };
   const forced = core.forcedTraining(name);
   core.startJob('training', arn, plannedTrainingMs(source), () => runTraining(core, {
-    versionArn: arn, projectName: project.name, versionName: name, startedAt: ms, outputConfig, source, forced,
-  }));
+    versionArn: arn, projectName: project.name, versionName: name, startedAt: ms, outputConfig, source, forced, caller,
+  }), ms);
   return { ProjectVersionArn: arn };
 };
 

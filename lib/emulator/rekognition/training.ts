@@ -1,3 +1,4 @@
+import { Caller } from '../../iam/world';
 import { mulberry32 } from '../../manifest/random';
 import { ManifestIssue } from '../../manifest/types';
 import { ERRORS } from '../../manifest/types';
@@ -5,6 +6,7 @@ import { LineResult, ManifestValidation, validateManifest, validateManifestPair 
 import {
   evaluateModel, evaluationSummaryJson, LabeledImage, testingOutputManifest, trainModel, withForcedF1,
 } from '../learner';
+import { readDenied, writeDenied } from './caller-access';
 import { EmulatorCore, ForcedTraining, trainingDurationMs } from './core';
 import { parseS3Uri, S3ImageInspector } from './s3';
 import { JobResult, Json, ModelKind, S3ObjectRef, VersionRecord } from './state';
@@ -22,6 +24,8 @@ export interface TrainingInput {
   outputConfig: { S3Bucket: string; S3KeyPrefix?: string };
   source: TrainingSource;
   forced?: ForcedTraining;
+  /** Whose rights the service reads legacy manifests and writes the output with (reference §9a). */
+  caller?: Caller;
 }
 
 /** §6.3 A: terminal file errors; no validation files are written for these. */
@@ -128,6 +132,12 @@ export async function runTraining(core: EmulatorCore, input: TrainingInput): Pro
     testContent = Buffer.from(input.source.test.join('\n'));
   } else {
     const { train, test, autoCreate } = input.source;
+    const manifests = [train, ...(test ? [test] : [])].map((m) => ({ bucket: m.Bucket, key: m.Name, version: m.Version }));
+    const denied = await readDenied(core.access, input.caller, manifests);
+    if (denied) {
+      core.log(`training: ${denied.message}`);
+      return fail(failedMs, ERRORS.ERROR_INVALID_PERMISSIONS_MANIFEST_S3_BUCKET);
+    }
     const trainBytes = await core.s3.get(train.Bucket, train.Name, train.Version);
     const testBytes = test ? await core.s3.get(test.Bucket, test.Name, test.Version) : Buffer.alloc(0);
     if (trainBytes === undefined || testBytes === undefined) {
@@ -166,6 +176,26 @@ export async function runTraining(core: EmulatorCore, input: TrainingInput): Pro
     training: at('training_manifest_with_validation.json'),
     testing: at('testing_manifest_with_validation.json'),
   };
+  const summaryFile = at(`EvaluationResultSummary-${input.projectName}-${input.versionName}.json`);
+  // [inferred] the snapshot names are ours; the service reports them through TrainingDataResult/TestingDataResult.Output.
+  const trainingOutput = at('training_output.manifest');
+  const testingOutput = at('testing_output.manifest');
+  const outputs = [validationFiles.summary, validationFiles.training, validationFiles.testing, summaryFile, trainingOutput, testingOutput];
+  const writeRefused = await writeDenied(core.access, input.caller, outputs.map((o) => ({ bucket: o.Bucket, key: o.Name })));
+  if (writeRefused) {
+    core.log(`training: ${writeRefused.message}`);
+    return fail(failedMs, ERRORS.ERROR_CANNOT_WRITE_OUTPUT_S3_BUCKET);
+  }
+  if (input.source.kind === 'manifests') {
+    // Legacy training reads the images itself; dataset entries were read when they were imported.
+    const images = [...training.lines, ...testing.lines].map((l) => (l.sourceRef ? parseS3Uri(l.sourceRef) : undefined))
+      .filter((o) => o !== undefined);
+    const imagesRefused = await readDenied(core.access, input.caller, images);
+    if (imagesRefused) {
+      core.log(`training: ${imagesRefused.message}`);
+      return fail(failedMs, ERRORS.ERROR_INVALID_PERMISSIONS_IMAGES_S3_BUCKET);
+    }
+  }
   const summary = {
     statistics: { training: summaryPart(training.validation, trainErrors), testing: summaryPart(testing.validation, testErrors) },
     errors: crossErrors.map((e) => ({ code: e.code, message: e.message })),
@@ -175,7 +205,7 @@ export async function runTraining(core: EmulatorCore, input: TrainingInput): Pro
     await core.s3.put(bucket, validationFiles.testing.Name, testing.lines.map((l) => l.annotated()).join('\n'));
     await core.s3.put(bucket, validationFiles.summary.Name, JSON.stringify(summary));
   } catch {
-    return fail(failedMs, 'Unable to write to output S3 bucket.');
+    return fail(failedMs, ERRORS.ERROR_CANNOT_WRITE_OUTPUT_S3_BUCKET);
   }
   const reported: Partial<VersionRecord> = {
     manifestSummary: { S3Object: validationFiles.summary },
@@ -196,10 +226,6 @@ export async function runTraining(core: EmulatorCore, input: TrainingInput): Pro
   let evaluation = evaluateModel(model, testImages);
   if (input.forced?.f1 !== undefined) evaluation = withForcedF1(evaluation, input.forced.f1);
 
-  const summaryFile = at(`EvaluationResultSummary-${input.projectName}-${input.versionName}.json`);
-  // [inferred] the snapshot names are ours; the service reports them through TrainingDataResult/TestingDataResult.Output.
-  const trainingOutput = at('training_output.manifest');
-  const testingOutput = at('testing_output.manifest');
   try {
     await core.s3.put(bucket, summaryFile.Name, evaluationSummaryJson({
       projectVersionArn: input.versionArn, evaluation, trainingImages: trainImages.length, testingImages: testImages.length, endTime,
@@ -208,7 +234,7 @@ export async function runTraining(core: EmulatorCore, input: TrainingInput): Pro
     const used = new Set(trainImages.map((i) => i.sourceRef));
     await core.s3.put(bucket, trainingOutput.Name, training.lines.filter((l) => l.sourceRef && used.has(l.sourceRef)).map((l) => l.text).join('\n'));
   } catch {
-    return fail(durationMs, 'Unable to write to output S3 bucket.');
+    return fail(durationMs, ERRORS.ERROR_CANNOT_WRITE_OUTPUT_S3_BUCKET);
   }
   const modelId = `${input.versionArn}`;
   core.putModel(modelId, model);

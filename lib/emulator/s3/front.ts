@@ -3,6 +3,8 @@ import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { pipeline, Transform, TransformCallback } from 'node:stream';
 
+import { s3Access } from '../../iam/requests';
+import { AccessControl, AccessDenied, Caller } from '../../iam/world';
 import { AwsChunkedDecoder, decodedRequestHeaders, isAwsChunked } from './aws-chunked';
 
 /** The only credentials s3rver knows; any client credentials are mapped to them. */
@@ -15,6 +17,8 @@ export interface FrontOptions {
   readonly backendPort: number;
   /** One line per request: time, method, path, status, duration. */
   readonly log?: (line: string) => void;
+  /** Authorizes requests signed with a registered role's key; others pass unchecked. */
+  readonly access?: AccessControl;
 }
 
 export interface Front {
@@ -32,7 +36,19 @@ export interface Front {
  */
 export async function startFront(options: FrontOptions): Promise<Front> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  const server = http.createServer((req, res) => handle(req, res, options, agent));
+  const server = http.createServer((req, res) => {
+    authorize(req, options.access).then((outcome) => {
+      if (outcome.denied) {
+        sendError(res, 403, 'AccessDenied', outcome.denied.message, req.method === 'HEAD' ? undefined : req.url, {}, req.method === 'HEAD');
+        req.resume();
+        return;
+      }
+      handle(req, res, options, agent, outcome.body, outcome.missingObject);
+    }, (err: unknown) => {
+      sendError(res, 500, 'InternalError', `local S3 authorization: ${err instanceof Error ? err.message : String(err)}`, req.url);
+      req.resume();
+    });
+  });
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -52,7 +68,63 @@ export async function startFront(options: FrontOptions): Promise<Front> {
   };
 }
 
-function handle(req: http.IncomingMessage, res: http.ServerResponse, options: FrontOptions, agent: http.Agent): void {
+interface Authorization {
+  readonly denied?: AccessDenied;
+  /** A request body read to authorize it (multi-object delete); sent on as it is. */
+  readonly body?: Buffer;
+  /** What to answer if the object turns out not to exist: S3 says 403, not 404, to a caller that may not list the bucket. */
+  readonly missingObject?: () => Promise<AccessDenied | undefined>;
+}
+
+/**
+ * The IAM checks of a request, as S3 makes them for a caller the offline world knows: each action the request needs
+ * (s3Access), kms:Decrypt / kms:GenerateDataKey when the bucket encrypts with a customer key, and for a read of a
+ * missing object, s3:ListBucket (without it S3 answers 403 AccessDenied rather than 404 NoSuchKey).
+ */
+async function authorize(req: http.IncomingMessage, access: AccessControl | undefined): Promise<Authorization> {
+  const caller: Caller | undefined = access?.callerOf(req.headers, req.url);
+  if (!access || !caller) return {};
+  let body: Buffer | undefined;
+  let deleteKeys: string[] = [];
+  const method = req.method ?? 'GET';
+  if (method === 'POST' && /[?&]delete(=|&|$)/.test(req.url ?? '')) {
+    body = await readAll(req, isAwsChunked(req.headers));
+    deleteKeys = [...body.toString('utf8').matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => unescapeXml(m[1]));
+  }
+  const request = s3Access(method, req.url ?? '/', req.headers, access.partition, deleteKeys);
+  for (const r of request.requests) {
+    const denied = await access.decide(caller, r);
+    if (denied) return { denied };
+  }
+  const key = request.bucket ? access.bucketKey(request.bucket) : undefined;
+  if (key && (request.readsObject || request.writesObject)) {
+    const denied = await access.decide(caller, { action: request.readsObject ? 'kms:Decrypt' : 'kms:GenerateDataKey', resource: key,
+      context: { 'kms:ViaService': `s3.${access.region}.amazonaws.com`, 'kms:CallerAccount': caller.accountId } });
+    if (denied) return { denied };
+  }
+  const missingObject = request.readsObject && request.bucket
+    ? () => access.decide(caller, { action: 's3:ListBucket', resource: `arn:${access.partition}:s3:::${request.bucket}` })
+    : undefined;
+  return { body, missingObject };
+}
+
+function readAll(req: http.IncomingMessage, chunked: boolean): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const source = chunked ? req.pipe(new AwsChunkedDecoder(undefined)) : req;
+    source.on('data', (c: Buffer) => chunks.push(c));
+    source.on('end', () => resolve(Buffer.concat(chunks)));
+    source.on('error', reject);
+  });
+}
+
+function unescapeXml(text: string): string {
+  return text.replace(/&(lt|gt|amp|quot|apos|#\d+);/g, (_m, e: string) => (
+    { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" } as Record<string, string>)[e] ?? String.fromCharCode(Number(e.slice(1))));
+}
+
+function handle(req: http.IncomingMessage, res: http.ServerResponse, options: FrontOptions, agent: http.Agent, body?: Buffer,
+  missingObject?: () => Promise<AccessDenied | undefined>): void {
   const started = Date.now();
   const method = req.method ?? 'GET';
   const vhost = /^([a-z0-9][a-z0-9.-]*[a-z0-9])\.localhost(:\d+)?$/i.exec(req.headers.host ?? '');
@@ -74,9 +146,13 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse, options: Fr
   if (typeof headers.authorization === 'string') {
     headers.authorization = headers.authorization.replace(/(Credential=)[^/,\s]+\//, `$1${S3RVER_ACCESS_KEY}/`);
   }
-  const chunked = isAwsChunked(req.headers);
+  const chunked = body === undefined && isAwsChunked(req.headers);
   let decoder: AwsChunkedDecoder | undefined;
-  if (chunked) {
+  if (body !== undefined) {
+    headers = isAwsChunked(req.headers) ? decodedRequestHeaders(headers) : headers;
+    headers['content-length'] = String(body.length);
+    delete headers['transfer-encoding'];
+  } else if (chunked) {
     const expected = Number(req.headers['x-amz-decoded-content-length']);
     decoder = new AwsChunkedDecoder(Number.isSafeInteger(expected) ? expected : undefined);
     headers = decodedRequestHeaders(headers);
@@ -87,6 +163,21 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse, options: Fr
   if (range !== undefined) delete headers.range;
 
   const upstream = http.request({ host: '127.0.0.1', port: options.backendPort, method, path, headers, agent }, (up) => {
+    if (up.statusCode === 404 && missingObject) {
+      missingObject().then((denied) => {
+        if (!denied) {
+          res.writeHead(404, withoutHopByHop(up.headers));
+          pipeline(up, res, () => undefined);
+          return;
+        }
+        up.resume();
+        sendError(res, 403, 'AccessDenied', denied.message, method === 'HEAD' ? undefined : path, {}, method === 'HEAD');
+      }, () => {
+        up.resume();
+        sendError(res, 500, 'InternalError', 'local S3 authorization failed', path);
+      });
+      return;
+    }
     const size = Number(up.headers['content-length']);
     if (range !== undefined && up.statusCode === 200 && Number.isSafeInteger(size)) {
       respondRange(range, size, method, up, res);
@@ -101,7 +192,9 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse, options: Fr
     else res.destroy();
   };
   upstream.on('error', (err) => fail('InternalError', `local S3 backend: ${err.message}`, 500));
-  if (decoder) {
+  if (body !== undefined) {
+    upstream.end(body);
+  } else if (decoder) {
     pipeline(req, decoder, upstream, (err) => {
       if (err) fail('IncompleteBody', err.message, 400);
     });
@@ -183,8 +276,14 @@ function rewriteQueryCredential(url: string): string {
 }
 
 function sendError(res: http.ServerResponse, status: number, code: string, message: string, resource?: string,
-  extra: Record<string, string> = {}): void {
+  extra: Record<string, string> = {}, headOnly = false): void {
   const requestId = randomUUID();
+  if (headOnly) {
+    // A HEAD answer has no body: S3 gives the status alone.
+    res.writeHead(status, { 'x-amz-request-id': requestId, 'content-length': 0 });
+    res.end();
+    return;
+  }
   const fields = { Code: code, Message: message, ...(resource ? { Resource: resource.split('?')[0] } : {}), ...extra, RequestId: requestId };
   const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error>${Object.entries(fields).map(([k, v]) => `<${k}>${escapeXml(v)}</${k}>`).join('')}</Error>`;
   res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body), 'x-amz-request-id': requestId });

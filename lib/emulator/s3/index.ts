@@ -4,6 +4,7 @@ import * as path from 'node:path';
 
 import { S3Client } from '@aws-sdk/client-s3';
 
+import { AccessControl } from '../../iam/world';
 import { Backend, startBackend } from './backend';
 import { Front, S3RVER_ACCESS_KEY, startFront } from './front';
 
@@ -21,6 +22,8 @@ export interface LocalS3Options {
   readonly buckets?: string[];
   /** Receives one line per request (time, method, path, status, duration). @default - no request log */
   readonly log?: (line: string) => void;
+  /** Authorizes requests signed with a registered role's key (S3's AccessDenied otherwise). @default - no checks */
+  readonly access?: AccessControl;
 }
 
 export interface LocalS3 {
@@ -45,7 +48,7 @@ export async function startLocalS3(options: LocalS3Options = {}): Promise<LocalS
   let front: Front;
   try {
     backend = await startBackend(directory, options.buckets ?? []);
-    front = await startFront({ port: options.port ?? 0, backendPort: backend.port, log: options.log });
+    front = await startFront({ port: options.port ?? 0, backendPort: backend.port, log: options.log, access: options.access });
   } catch (err) {
     await backend?.stop();
     if (ownDirectory) fs.rmSync(directory, { recursive: true, force: true });

@@ -1,13 +1,15 @@
 import { CreateProjectCommand, CreateProjectVersionCommand, DescribeProjectVersionsCommand, RekognitionClient,
-  StartProjectVersionCommand } from '@aws-sdk/client-rekognition';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+  StartProjectVersionCommand, StopProjectVersionCommand } from '@aws-sdk/client-rekognition';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { SSMClient } from '@aws-sdk/client-ssm';
 
 import { isComplete, onEvent, VersionEvent, VersionHandlerDeps } from '../../../lambda/model-version/handler';
 import { LocalCloud, startLocalCloud } from '../../../lib/emulator/local-cloud';
 import { ModelVersionConfig, versionNameFor } from '../../../lib/model/contracts';
 import { ExecutionHost, LocalStepFunctions } from '../../../lib/runner/executions';
 import { LocalServices } from '../../../lib/runner/local-services';
+import { MemoryParameterStore, ssmOperation } from '../../../lib/runner/sdk-tasks';
 import { classificationSamples } from '../../../lib/samples/shapes';
 
 // The model-version custom resource's handler against the runner's Step Functions (served over HTTP, as the offline
@@ -31,6 +33,8 @@ let services: LocalServices;
 let steps: LocalStepFunctions;
 let rekognition: RekognitionClient;
 let deps: VersionHandlerDeps;
+let s3: S3Client;
+const parameters = new MemoryParameterStore({ p: 'none' });
 let release: () => void = () => undefined;
 let held: Promise<void> = Promise.resolve();
 const projects: Record<string, string> = {};
@@ -103,12 +107,17 @@ beforeAll(async () => {
   };
   steps = new LocalStepFunctions(host);
   services = await LocalServices.start({
-    services: [{ targetPrefix: 'AWSStepFunctions.', jsonVersion: '1.0', handle: (op, input) => steps.handle(op, input) }], puts: {},
+    services: [
+      { targetPrefix: 'AWSStepFunctions.', jsonVersion: '1.0', handle: (op, input) => steps.handle(op, input) },
+      { targetPrefix: 'AmazonSSM.', jsonVersion: '1.1', handle: async (op, input) => ssmOperation(parameters, op, input, () => cloud.clock.now()) },
+    ],
+    puts: {},
   });
   const clientConfig = { region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' }, maxAttempts: 1 };
   rekognition = new RekognitionClient({ ...clientConfig, endpoint: cloud.rekognitionEndpoint });
-  const s3 = new S3Client({ ...clientConfig, endpoint: cloud.s3Endpoint, forcePathStyle: true });
-  deps = { rekognition, s3, sfn: new SFNClient({ ...clientConfig, endpoint: services.endpoint }) };
+  s3 = new S3Client({ ...clientConfig, endpoint: cloud.s3Endpoint, forcePathStyle: true });
+  deps = { rekognition, s3, sfn: new SFNClient({ ...clientConfig, endpoint: services.endpoint }),
+    ssm: new SSMClient({ ...clientConfig, endpoint: services.endpoint }) };
   for (const name of ['p1', 'p2']) projects[name] = (await rekognition.send(new CreateProjectCommand({ ProjectName: name }))).ProjectArn!;
   // 3 labels x 4 images: 3 train, 1 tests.
   const samples = classificationSamples({ perLabel: 4, seed: 3 });
@@ -146,7 +155,7 @@ describe('Create/Update: the workflow really starts, once per request', () => {
     const running = await execution(executionArn);
     expect(running.status).toBe('RUNNING');
     expect(JSON.parse(running.input!)).toMatchObject({ config: { versionName, projectArn: projects.p1, manifestPrefix: `manifests/p1/${versionName}/` },
-      loops: { training: { n: 0 } } });
+      loops: { waited: { s: 0 } } });
     // AND isComplete does not hold the stack: the wait condition does
     await expect(isComplete(event('Create', 'req-1', config), deps)).resolves.toEqual({ IsComplete: true });
 
@@ -176,6 +185,44 @@ describe('Create/Update: the workflow really starts, once per request', () => {
     expect(second.startsWith(executionArn.slice(0, -8))).toBe(true);
     expect(steps.list()).toHaveLength(2);
   });
+
+  test('GIVEN a waiting stack THEN the handle URL is stored for the run\'s notify step and kept out of the execution input', async () => {
+    const config = { ...configFor('p1', 'handle', '4444444444444444'), waitHandleUrl: 'https://handle.example/signed?X-Amz-Signature=secret' };
+    const created = await onEvent(event('Create', 'handle-1', config), deps);
+    const described = await execution((created.Data as { ExecutionArn: string }).ExecutionArn);
+    expect(described.input).not.toContain('secret');
+    const key = (JSON.parse(described.input!) as { config: { waitHandleKey: string } }).config.waitHandleKey;
+    expect(key).toMatch(/^wait-handles\/handle-4444444444444444-[0-9a-f]{8}$/);
+    const stored = await s3.send(new GetObjectCommand({ Bucket: 'data', Key: key }));
+    expect(await stored.Body!.transformToString()).toBe(config.waitHandleUrl);
+  });
+
+  test('GIVEN a run of the model still going WHEN a newer request comes THEN that run is stopped, with the version it started but did not promote', async () => {
+    hold();
+    // GIVEN the serving version and a run of an update that started a newer version (RUNNING, not promoted yet)
+    const serving = versionNameFor('model-s', '5555555555555555');
+    const started = versionNameFor('model-s', '6666666666666666');
+    await runningVersion('p2', serving);
+    await runningVersion('p2', started);
+    const servingArn = (await rekognition.send(new DescribeProjectVersionsCommand({ ProjectArn: projects.p2, VersionNames: [serving] })))
+      .ProjectVersionDescriptions![0].ProjectVersionArn!;
+    parameters.put('p', servingArn, undefined);
+    const update = await onEvent(event('Update', 'sup-1', configFor('p2', 'model-s', '6666666666666666')), deps);
+    const updateArn = (update.Data as { ExecutionArn: string }).ExecutionArn;
+
+    // WHEN the update is rolled back: CloudFormation sends the previous properties in a new request
+    const rollback = await onEvent(event('Update', 'sup-2', configFor('p2', 'model-s', '5555555555555555')), deps);
+
+    // THEN the update's run is stopped, and so is the version it started; the serving version runs on
+    expect(await execution(updateArn)).toMatchObject({ status: 'ABORTED', error: 'Superseded' });
+    expect(await execution((rollback.Data as { ExecutionArn: string }).ExecutionArn)).toMatchObject({ status: 'RUNNING' });
+    expect(await versions('p2')).toEqual({ [serving]: 'RUNNING', [started]: 'STOPPING' });
+    release();
+    await steps.settle();
+    parameters.put('p', 'none', undefined);
+    await rekognition.send(new StopProjectVersionCommand({ ProjectVersionArn: servingArn }));
+    await advanceUntil(async () => (await versions('p2'))[serving] === 'STOPPED');
+  }, 30_000);
 
   test('GIVEN an unknown state machine THEN onEvent fails with the service\'s error', async () => {
     const config = configFor('p1', 'model', '0123456789abcdef');

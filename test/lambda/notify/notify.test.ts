@@ -65,14 +65,20 @@ describe('buildOutcome and the signal', () => {
     }
   });
 
-  test('notify signals only when the stack waits', async () => {
+  test('notify signals only when the stack waits, with the URL kept in the data bucket, which it then removes', async () => {
     const sent: string[] = [];
-    const send = async (url: string) => void sent.push(url);
-    const quiet = () => undefined;
-    const noWait = await notify({ action: 'success', state: { config } }, send, quiet);
+    const handles = new Map([['data/wait-handles/run-1', 'https://handle\n']]);
+    const deps = {
+      signal: async (url: string) => void sent.push(url),
+      log: () => undefined,
+      readHandle: async (bucket: string, key: string) => handles.get(`${bucket}/${key}`) ?? '',
+      deleteHandle: async (bucket: string, key: string) => void handles.delete(`${bucket}/${key}`),
+    };
+    const noWait = await notify({ action: 'success', state: { config } }, deps);
     expect(noWait.signalled).toBe(false);
-    const waited = await notify({ action: 'success', state: { config: { ...config, waitHandleUrl: 'https://handle' } } }, send, quiet);
+    const waited = await notify({ action: 'success', state: { config: { ...config, waitHandleKey: 'wait-handles/run-1' } } }, deps);
     expect(waited.signalled).toBe(true);
     expect(sent).toEqual(['https://handle']);
+    expect(handles.size).toBe(0);
   });
 });

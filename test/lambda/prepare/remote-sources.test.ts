@@ -2,6 +2,7 @@ import { CreateDatasetCommand, CreateProjectCommand, DescribeDatasetCommand, Lis
   UpdateDatasetEntriesCommand } from '@aws-sdk/client-rekognition';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SSMClient } from '@aws-sdk/client-ssm';
 
 import { resolveVersionName, VersionHandlerDeps } from '../../../lambda/model-version/handler';
 import { prepare, PrepareDeps } from '../../../lambda/prepare/prepare';
@@ -78,7 +79,8 @@ beforeAll(async () => {
   }, { step: 'initialize', name: 'recordRequests' });
   // Not called by these tests: the name is resolved without Step Functions.
   const sfn = new SFNClient({ ...clientConfig, endpoint: 'http://127.0.0.1:9' });
-  deps = { rekognition, s3, sfn };
+  const ssm = new SSMClient({ ...clientConfig, endpoint: 'http://127.0.0.1:9' });
+  deps = { rekognition, s3, sfn, ssm };
   samples = classificationSamples({ perLabel: 4, seed: 11 });
   for (const sample of samples) await s3.send(new PutObjectCommand({ Bucket: REMOTE, Key: `images/${sample.relPath}`, Body: sample.bytes }));
   await rekognition.send(new CreateProjectCommand({ ProjectName: 'dst' }));

@@ -1,0 +1,106 @@
+/**
+ * The IAM policy engine behind the offline world's access checks: @cloud-copilot/iam-simulate, an evaluator of AWS's
+ * policy logic (identity and resource policies, explicit denies, every condition operator, same-account rules and KMS
+ * key-policy trust). It is AGPL-3.0-or-later, so this package does not ship it: it is an optional peer dependency,
+ * loaded on first use, and a clear error says how to install it (or how to run without enforcement).
+ */
+import type * as Simulate from '@cloud-copilot/iam-simulate';
+
+/** The pinned version we test with (package.json devDependencies). */
+export const ENGINE_PACKAGE = '@cloud-copilot/iam-simulate';
+export const ENGINE_VERSION = '0.1.173';
+
+/** The engine is not installed. */
+export class PolicyEngineMissingError extends Error {
+  constructor(cause: unknown) {
+    super(`IAM enforcement needs the policy engine ${ENGINE_PACKAGE} (AGPL-3.0-or-later, an optional peer dependency): `
+      + `run 'npm install --save-dev ${ENGINE_PACKAGE}@${ENGINE_VERSION}', or turn enforcement off (--no-iam, or iam: false)`, { cause });
+    this.name = 'PolicyEngineMissingError';
+  }
+}
+
+export interface PolicyDocument {
+  readonly name: string;
+  readonly policy: unknown;
+}
+
+export interface EngineRequest {
+  /** The calling principal's ARN (an assumed-role session). */
+  readonly principal: string;
+  readonly action: string;
+  /** A resource ARN, or `*` for actions without resource-level permissions. */
+  readonly resource: string;
+  /** The account that owns the resource. */
+  readonly resourceAccount: string;
+  readonly context: Readonly<Record<string, string | string[]>>;
+  readonly identityPolicies: readonly PolicyDocument[];
+  readonly resourcePolicy?: unknown;
+}
+
+/** The decision and, for a denial, which kind of policy decided it (AWS names it in its message). */
+export interface EngineDecision {
+  readonly allowed: boolean;
+  readonly explicit: boolean;
+  /** `identity` or `resource`: the policy type AWS's message names. */
+  readonly policyType: 'identity' | 'resource';
+}
+
+let loaded: typeof Simulate | undefined;
+
+function engine(): typeof Simulate {
+  if (!loaded) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      loaded = require(ENGINE_PACKAGE) as typeof Simulate;
+    } catch (err) {
+      throw new PolicyEngineMissingError(err);
+    }
+  }
+  return loaded;
+}
+
+/** Throws PolicyEngineMissingError now rather than at the first request. */
+export function requirePolicyEngine(): void {
+  engine();
+}
+
+/** Evaluates one request as AWS does. A request the engine cannot evaluate (a malformed policy) throws with its reason. */
+export async function evaluate(request: EngineRequest): Promise<EngineDecision> {
+  const { runSimulation, getDenialReasons } = engine();
+  const result = await runSimulation({
+    request: {
+      principal: request.principal,
+      action: request.action,
+      resource: { resource: request.resource, accountId: request.resourceAccount },
+      contextVariables: { ...request.context },
+    },
+    identityPolicies: request.identityPolicies.map((p) => ({ name: p.name, policy: p.policy })),
+    serviceControlPolicies: [],
+    resourceControlPolicies: [],
+    ...(request.resourcePolicy !== undefined ? { resourcePolicy: request.resourcePolicy } : {}),
+  }, {});
+  if (result.resultType === 'error') {
+    throw new Error(`IAM policy engine: ${request.action} on ${request.resource} could not be evaluated: ${result.errors.message}`
+      + `${describeErrors(result.errors)}`);
+  }
+  if (result.overallResult === 'Allowed') return { allowed: true, explicit: false, policyType: 'identity' };
+  const analyses = result.resultType === 'single' ? [result.result.analysis] : result.results.map((r) => r.analysis);
+  const reasons = analyses.flatMap((a) => getDenialReasons(a));
+  const explicit = reasons.find((r) => r.denialType === 'Explicit');
+  const chosen = explicit ?? reasons.find((r) => r.policyType === 'identity') ?? reasons[0];
+  return {
+    allowed: false,
+    explicit: explicit !== undefined,
+    policyType: chosen?.policyType === 'resource' ? 'resource' : 'identity',
+  };
+}
+
+function describeErrors(errors: Simulate.SimulationErrors): string {
+  const parts: string[] = [];
+  const add = (what: string, list: { message?: string }[] | undefined): void => {
+    for (const e of list ?? []) parts.push(`${what}: ${e.message ?? JSON.stringify(e)}`);
+  };
+  for (const [name, list] of Object.entries(errors.identityPolicyErrors ?? {})) add(`identity policy ${name}`, list);
+  add('resource policy', errors.resourcePolicyErrors);
+  return parts.length > 0 ? ` (${parts.join('; ')})` : '';
+}
