@@ -4,9 +4,14 @@
  * this module says clearly which are missing and how to install them, instead of a `Cannot find module` stack.
  *
  * The list is this package's `peerDependenciesMeta` entries marked optional, so adding a tools-only package to
- * package.json is all it takes for it to be checked.
+ * package.json is all it takes for it to be checked; except the IAM policy engine, which the offline world loads on
+ * first use (lib/iam/engine.ts) with its own message, because enforcement can be turned off and then needs no engine.
  */
+import { ENGINE_PACKAGE } from '../iam/engine';
 import { ownPackageJson, PACKAGE_NAME, PackageJson } from './package-info';
+
+/** Optional peers checked where they are used, not before the offline tools start. */
+const CHECKED_WHERE_USED: readonly string[] = [ENGINE_PACKAGE];
 
 /** A package the offline tools need, with the version range we accept and the version we test. */
 export interface OfflinePackage {
@@ -17,11 +22,11 @@ export interface OfflinePackage {
   readonly tested: string;
 }
 
-/** The optional peer dependencies of `pkg` (this package's by default), in package.json order. */
+/** The optional peer dependencies of `pkg` (this package's by default) the offline tools need to start, in package.json order. */
 export function offlinePackages(pkg: PackageJson = ownPackageJson()): OfflinePackage[] {
   const meta = pkg.peerDependenciesMeta ?? {};
   return Object.entries(pkg.peerDependencies ?? {})
-    .filter(([name]) => meta[name]?.optional === true)
+    .filter(([name]) => meta[name]?.optional === true && !CHECKED_WHERE_USED.includes(name))
     .map(([name, range]) => ({ name, range, tested: pkg.devDependencies?.[name] ?? range.replace(/^[\^~]/, '') }));
 }
 
