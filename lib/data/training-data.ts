@@ -44,6 +44,7 @@ export interface ImagesLocationOptions {
   /**
    * The bucket the source-refs point into: the workflow that imports the data is granted read access to it (Rekognition
    * reads the images with the caller's rights; reference: "Set up SDK permissions").
+   * @default - fromS3Manifest: the manifest's bucket; fromDataset: none, it is required
    */
   readonly imagesBucket?: s3.IBucket;
   /**
@@ -101,7 +102,10 @@ export interface DataConfig {
   readonly s3Manifest?: S3ManifestLocation;
   /** An existing dataset to copy. @default - the data is not a dataset */
   readonly datasetArn?: string;
-  /** Images that stay in S3 (remote sources, local manifests without `imagesDir`); the workflow needs read access. */
+  /**
+   * Images that stay in S3 (remote sources, local manifests without `imagesDir`); the workflow needs read access.
+   * @default - none: the images travel with the stack
+   */
   readonly images?: ImagesLocation;
   /** For messages: where the data comes from. */
   readonly description: string;
