@@ -41,7 +41,15 @@ export interface VersionEvent {
   readonly RequestId: string;
   readonly PhysicalResourceId?: string;
   readonly ResourceProperties: Record<string, unknown>;
+  /** In isComplete: what onEvent returned (a Delete stamps its start there). */
+  readonly Data?: Record<string, unknown>;
 }
+
+/**
+ * How long a Delete may wait for the model's versions before it fails naming them: 5 minutes inside the provider's
+ * totalTimeout (50 min), so the reason is ours and not the framework's "Operation timed out".
+ */
+export const DELETE_DEADLINE_MS = 45 * 60_000;
 
 export interface OnEventResult {
   readonly PhysicalResourceId: string;
@@ -55,7 +63,7 @@ export function physicalIdOf(config: ModelVersionConfig): string {
   return `${config.projectName}/${config.versionPrefix}`;
 }
 
-export async function onEvent(event: VersionEvent, deps: VersionHandlerDeps): Promise<OnEventResult> {
+export async function onEvent(event: VersionEvent, deps: VersionHandlerDeps, now: number = Date.now()): Promise<OnEventResult> {
   if (event.RequestType === 'Delete') {
     let config: ModelVersionConfig;
     try {
@@ -68,7 +76,7 @@ export async function onEvent(event: VersionEvent, deps: VersionHandlerDeps): Pr
     if (stateMachineArn) await stopExecutions(deps, stateMachineArn, config);
     const projectArn = await resolveProjectArn(deps, config).catch(() => undefined);
     if (projectArn) await stopVersions(deps, projectArn, config.versionPrefix);
-    return { PhysicalResourceId: event.PhysicalResourceId ?? physicalIdOf(config) };
+    return { PhysicalResourceId: event.PhysicalResourceId ?? physicalIdOf(config), Data: { StartedAt: String(now) } };
   }
   const config = parseModelVersionConfig(event.ResourceProperties.Config);
   const stateMachineArn = String(event.ResourceProperties.StateMachineArn ?? '');
@@ -91,7 +99,7 @@ export async function onEvent(event: VersionEvent, deps: VersionHandlerDeps): Pr
 }
 
 /** Create/Update are done when onEvent returns; a Delete when no version of the model runs (and, under DESTROY, none is left). */
-export async function isComplete(event: VersionEvent, deps: VersionHandlerDeps): Promise<{ IsComplete: boolean }> {
+export async function isComplete(event: VersionEvent, deps: VersionHandlerDeps, now: number = Date.now()): Promise<{ IsComplete: boolean }> {
   if (event.RequestType !== 'Delete') return { IsComplete: true };
   let config: ModelVersionConfig;
   try {
@@ -108,19 +116,26 @@ export async function isComplete(event: VersionEvent, deps: VersionHandlerDeps):
     if (isNotFound(e)) return { IsComplete: true };
     throw e;
   }
-  let done = true;
+  const waiting: string[] = [];
   for (const v of versions) {
+    const name = `${(v.ProjectVersionArn ?? '').split('/')[3]} (${v.Status})`;
     if (RUNNING.has(v.Status ?? '')) {
       await ignoreInUse(deps.rekognition.send(new StopProjectVersionCommand({ ProjectVersionArn: v.ProjectVersionArn })));
-      done = false;
+      waiting.push(name);
     } else if (v.Status === 'STOPPING') {
-      done = false;
+      waiting.push(name);
     } else if (config.removal === 'DESTROY' && DELETABLE.has(v.Status ?? '')) {
       await ignoreInUse(deps.rekognition.send(new DeleteProjectVersionCommand({ ProjectVersionArn: v.ProjectVersionArn })));
-      done = false;
+      waiting.push(name);
     }
   }
-  return { IsComplete: done };
+  const startedAt = Number(event.Data?.StartedAt);
+  if (waiting.length > 0 && Number.isFinite(startedAt) && now - startedAt >= DELETE_DEADLINE_MS) {
+    throw new Error(`The versions of model ${config.versionPrefix} (project ${config.projectName}) were not ${config.removal === 'DESTROY'
+      ? 'stopped and deleted' : 'stopped'} within ${DELETE_DEADLINE_MS / 60_000} minutes; still waiting for: ${waiting.join(', ')}. `
+      + 'Delete the stack again once they have finished.');
+  }
+  return { IsComplete: waiting.length === 0 };
 }
 
 /**

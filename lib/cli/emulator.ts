@@ -2,14 +2,16 @@
  * `custom-labels emulator`: runs the local S3 and the Rekognition Custom Labels emulator until SIGINT/SIGTERM.
  * A thin face over startLocalCloud: argument parsing, one JSON line on stdout, a request log on stderr.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { startLocalCloud } from '../emulator/local-cloud';
+import { PolicyEngineMissingError } from '../iam/engine';
 import { attachNegativeValues } from './args';
 import { CliIo, EXIT, UsageError } from './io';
 
-const USAGE = `Usage: custom-labels emulator [--port 4599] [--s3-port 4598] [--time-scale 600] [--state-dir <dir>]
+const USAGE = `Usage: custom-labels emulator [--port 4599] [--s3-port 4598] [--time-scale 600] [--state-dir <dir>] [--iam-policy <file.json>]
 
 Runs Amazon Rekognition Custom Labels and S3 locally, on 127.0.0.1 only. When both accept requests it prints one
 JSON line on stdout: {"rekognition":"http://127.0.0.1:4599","s3":"http://127.0.0.1:4598"}
@@ -23,6 +25,10 @@ Options:
                       every wait end at once; 1 is real time (default 600)
   --state-dir <dir>   keep projects, datasets, models and S3 objects there across restarts
                       (default: nothing is kept)
+  --iam-policy <file> authorize every request against this IAM identity policy (a JSON policy document), as
+                      AWS would for a role holding it: AccessDenied with AWS's message when it does not allow
+                      the call, and Rekognition reads and writes S3 with those rights (default: any
+                      credentials may do anything)
   -h, --help          this help
 Exit codes: 0 stopped by a signal, 1 the servers failed, 2 usage error (or a port in use).
 `;
@@ -32,6 +38,7 @@ const OPTIONS = {
   's3-port': { type: 'string' },
   'time-scale': { type: 'string' },
   'state-dir': { type: 'string' },
+  'iam-policy': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -40,6 +47,8 @@ interface EmulatorArgs {
   readonly s3Port: number;
   readonly timeScale: number;
   readonly stateDir?: string;
+  /** The identity policy every caller is authorized against. */
+  readonly iamPolicy?: unknown;
 }
 
 /** Parses the command's arguments; throws UsageError with a one-line message. Undefined means --help. */
@@ -62,7 +71,28 @@ export function parseEmulatorArgs(args: string[], cwd: string): EmulatorArgs | u
     s3Port: parsePort('s3-port', values['s3-port'], 4598),
     timeScale: parseTimeScale(values['time-scale']),
     stateDir: stateDir === undefined ? undefined : path.resolve(cwd, stateDir),
+    iamPolicy: values['iam-policy'] === undefined ? undefined : readPolicy(path.resolve(cwd, values['iam-policy'])),
   };
+}
+
+/** Reads an IAM policy document; throws UsageError naming the file and what is wrong. */
+function readPolicy(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new UsageError(`--iam-policy: cannot read ${file}`);
+  }
+  let policy: unknown;
+  try {
+    policy = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`--iam-policy: ${file} is not JSON: ${(err as Error).message}`);
+  }
+  if (typeof policy !== 'object' || policy === null || !('Statement' in policy)) {
+    throw new UsageError(`--iam-policy: ${file} must hold an IAM policy document ({"Version": "2012-10-17", "Statement": [...]})`);
+  }
+  return policy;
 }
 
 function parsePort(flag: string, raw: string | undefined, fallback: number): number {
@@ -102,9 +132,11 @@ export async function runEmulatorCommand(args: string[], io: CliIo): Promise<num
         s3Port: parsed.s3Port,
         timeScale: parsed.timeScale,
         stateDir: parsed.stateDir,
+        unknownCallerPolicy: parsed.iamPolicy,
         log: (line) => io.stderr.write(`${line}\n`),
       });
     } catch (err) {
+      if (err instanceof PolicyEngineMissingError) throw new UsageError(err.message);
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
         throw new UsageError(`a port is already in use (${(err as Error).message}); choose others with --port and --s3-port (0 = any free port)`);
       }

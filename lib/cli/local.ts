@@ -6,11 +6,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 
+import { PolicyEngineMissingError } from '../iam/engine';
 import { deployLocal, destroyLocal, LocalDeployError } from '../runner/local-runner';
 import { CliIo, EXIT, UsageError } from './io';
 
-const USAGE = `Usage: custom-labels local deploy  [--app cdk.out] [--state-dir .custom-labels-local] [--parameters K=V ...] [--verbose]
-       custom-labels local destroy [--state-dir .custom-labels-local] [--stack <name> ...] [--verbose]
+const USAGE = `Usage: custom-labels local deploy  [--app cdk.out] [--state-dir .custom-labels-local] [--parameters K=V ...] [--no-iam] [--verbose]
+       custom-labels local destroy [--state-dir .custom-labels-local] [--stack <name> ...] [--no-iam] [--verbose]
 
 Deploys a synthesized CDK app (run 'npx cdk synth' first) to a local Rekognition Custom Labels emulator and S3, offline:
 custom resources run their handlers in-process, state machines run locally, waits take no real time. What was deployed,
@@ -22,6 +23,9 @@ Options:
   --state-dir <dir>      where deployed state lives (default: .custom-labels-local)
   --parameters K=V       a stack parameter value (repeatable)
   --stack <name>         only this stack (repeatable; default: all)
+  --no-iam               do not enforce IAM (by default every function and state machine calls as its own role, and
+                         what its policies do not allow is refused with AWS's AccessDenied); the run then proves
+                         nothing about permissions
   --verbose              also print the handlers' logs and the local services' requests
   -h, --help             this help
 Prints one JSON summary on stdout. Exit codes: 0 success, 1 the deploy or destroy failed (rolled back), 2 usage error.
@@ -32,6 +36,7 @@ const OPTIONS = {
   'state-dir': { type: 'string' },
   parameters: { type: 'string', multiple: true },
   stack: { type: 'string', multiple: true },
+  'no-iam': { type: 'boolean' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -43,6 +48,8 @@ export interface LocalArgs {
   readonly parameters: Record<string, string>;
   readonly stacks?: string[];
   readonly verbose: boolean;
+  /** Enforce IAM (default) or not (--no-iam). */
+  readonly iam: boolean;
 }
 
 /** Parses `local <action> ...`; undefined means --help. Throws UsageError with a one-line message. */
@@ -50,7 +57,7 @@ export function parseLocalArgs(args: string[], cwd: string): LocalArgs | undefin
   const [action, ...rest] = args;
   if (action === undefined || action === '--help' || action === '-h' || action === 'help') return undefined;
   if (action !== 'deploy' && action !== 'destroy') throw new UsageError(`unknown action '${action}': use 'local deploy' or 'local destroy'`);
-  let values: { app?: string; 'state-dir'?: string; parameters?: string[]; stack?: string[]; verbose?: boolean; help?: boolean };
+  let values: { app?: string; 'state-dir'?: string; parameters?: string[]; stack?: string[]; 'no-iam'?: boolean; verbose?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({ args: rest, options: OPTIONS, allowPositionals: false, strict: true }));
   } catch (err) {
@@ -73,6 +80,7 @@ export function parseLocalArgs(args: string[], cwd: string): LocalArgs | undefin
     parameters,
     stacks: values.stack,
     verbose: values.verbose ?? false,
+    iam: !(values['no-iam'] ?? false),
   };
 }
 
@@ -92,7 +100,8 @@ export async function runLocalCommand(args: string[], io: CliIo): Promise<number
   const log = (line: string): void => {
     io.stderr.write(`${line}\n`);
   };
-  const common = { stateDir: parsed.stateDir, log, debug: parsed.verbose ? (line: string) => log(`  ${line}`) : undefined };
+  if (!parsed.iam) log('custom-labels local: --no-iam: IAM is not enforced, so this run proves nothing about the permissions of the stack\'s roles');
+  const common = { stateDir: parsed.stateDir, log, debug: parsed.verbose ? (line: string) => log(`  ${line}`) : undefined, iam: parsed.iam };
   try {
     if (parsed.action === 'deploy') {
       if (!fs.existsSync(path.join(parsed.app, 'manifest.json'))) {
@@ -103,12 +112,12 @@ export async function runLocalCommand(args: string[], io: CliIo): Promise<number
         stackName: s.stackName, status: s.status, created: s.created.length, updated: s.updated, replaced: s.replaced, deleted: s.deleted,
         outputs: s.outputs, virtualSeconds: s.virtualSeconds,
       }));
-      io.stdout.write(`${JSON.stringify({ stacks })}\n`);
+      io.stdout.write(`${JSON.stringify({ stacks, iam: parsed.iam ? 'enforced' : 'off' })}\n`);
     } else {
       const result = await destroyLocal({ ...common, stacks: parsed.stacks });
       const stacks = result.stacks.map((s) => ({ stackName: s.stackName, deleted: s.deleted.length,
         retained: Object.fromEntries(Object.entries(s.retained).map(([id, r]) => [id, `${r.type} ${r.physicalId}`])), virtualSeconds: s.virtualSeconds }));
-      io.stdout.write(`${JSON.stringify({ stacks })}\n`);
+      io.stdout.write(`${JSON.stringify({ stacks, iam: parsed.iam ? 'enforced' : 'off' })}\n`);
     }
     return EXIT.ok;
   } catch (err) {
@@ -116,6 +125,7 @@ export async function runLocalCommand(args: string[], io: CliIo): Promise<number
       io.stderr.write(`custom-labels local ${parsed.action}: ${err.message}\n`);
       return EXIT.invalid;
     }
+    if (err instanceof PolicyEngineMissingError) throw new UsageError(err.message);
     throw err;
   }
 }

@@ -6,8 +6,11 @@ export type Command = (args: string[], io: CliIo) => Promise<number>;
 
 interface CommandEntry {
   readonly summary: string;
-  /** Needs the offline tools' optional peer dependencies (checked before loading, for a clear message). */
-  readonly offline: boolean;
+  /**
+   * The optional peer dependencies the command loads: 'offline' for all of the offline tools' (lib/shared/offline-packages.ts).
+   * Checked before the command's modules load, so a missing one gets one line that says how to install it.
+   */
+  readonly needs: 'offline' | readonly string[];
   readonly load: () => Promise<Command>;
 }
 
@@ -17,18 +20,28 @@ interface CommandEntry {
 const COMMANDS: Record<string, CommandEntry> = {
   manifest: {
     summary: 'validate, convert, split and count Ground Truth manifests',
-    offline: false,
+    needs: [],
     load: async () => (require('./manifest') as typeof import('./manifest')).runManifestCommand,
   },
   emulator: {
     summary: 'run Rekognition Custom Labels and S3 locally',
-    offline: true,
+    needs: 'offline',
     load: async () => (require('./emulator') as typeof import('./emulator')).runEmulatorCommand,
   },
   local: {
     summary: 'deploy or destroy a synthesized app (cdk.out) against the local emulator, offline',
-    offline: true,
+    needs: 'offline',
     load: async () => (require('./local') as typeof import('./local')).runLocalCommand,
+  },
+  label: {
+    needs: [],
+    summary: 'label images (classes and boxes) or review predictions in a local page; writes the manifest',
+    load: async () => (require('./label') as typeof import('./label')).runLabelCommand,
+  },
+  report: {
+    needs: ['jpeg-js', 'pngjs'], // to inline the images
+    summary: 'write an evaluation report (one self-contained HTML page) from an evaluation summary',
+    load: async () => (require('./report') as typeof import('./report')).runReportCommand,
   },
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
@@ -42,7 +55,7 @@ Options:
   -h, --help     this help ('custom-labels help <command>' or 'custom-labels <command> --help' for a command's)
   -V, --version  the version of cdk-rekognition-custom-labels
 
-'emulator' and 'local' need the offline tools' packages (see the README's "Install"); 'manifest' needs nothing more.
+'emulator' and 'local' need the offline tools' packages, 'report' needs jpeg-js and pngjs (see the README's "Install").
 Exit codes: 0 success, 1 the input is invalid (or the operation failed), 2 usage or I/O error.
 `;
 
@@ -64,10 +77,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return EXIT.usage;
   }
   try {
-    if (entry.offline) {
+    if (entry.needs === 'offline' || entry.needs.length > 0) {
       // Only here: the constructs and `manifest` never load the offline tools' modules.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      (require('../shared/offline-packages') as typeof import('../shared/offline-packages')).assertOfflinePackages('this command');
+      (require('../shared/offline-packages') as typeof import('../shared/offline-packages'))
+        .assertOfflinePackages('this command', undefined, entry.needs === 'offline' ? undefined : entry.needs);
     }
     return await (await entry.load())(rest, io);
   } catch (err) {

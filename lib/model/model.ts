@@ -353,6 +353,8 @@ export class CustomLabelsModel extends Resource implements ICustomLabelsModel {
     const properties: ModelVersionProperties = { Config: stack.toJsonString(fullConfig), StateMachineArn: workflow.stateMachine.stateMachineArn };
     this.versionResource = new CustomResource(this, 'Version', {
       serviceToken: workflow.serviceToken,
+      // CloudFormation's most; the provider's totalTimeout (50 min) and handlers fit inside.
+      serviceTimeout: Duration.hours(1),
       resourceType: MODEL_VERSION_RESOURCE_TYPE,
       properties: { ...properties },
       removalPolicy: RemovalPolicy.DESTROY,

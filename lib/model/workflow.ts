@@ -154,7 +154,8 @@ export class ModelWorkflow extends Construct {
       onEventHandler: onEvent.function,
       isCompleteHandler: isComplete.function,
       queryInterval: Duration.seconds(30),
-      totalTimeout: Duration.hours(1),
+      // With the handlers' timeouts it must fit the custom resource's ServiceTimeout (1 hour): else CloudFormation answers first.
+      totalTimeout: Duration.minutes(50),
       frameworkOnEventRole: onEventRole,
       frameworkCompleteAndTimeoutRole: waiterRole,
       logGroup: frameworkLogs,

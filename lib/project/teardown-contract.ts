@@ -27,8 +27,12 @@ export interface TeardownOnEventData {
   readonly StartedAt: string;
 }
 
-/** The Provider framework's `totalTimeout` must be at most 2 h; the handler gives up a little earlier with its own reason. */
-export const TEARDOWN_TOTAL_TIMEOUT_SECONDS = 2 * 60 * 60;
+/**
+ * The Provider framework's `totalTimeout`: with the handlers' own timeouts it must fit the custom resource's ServiceTimeout
+ * (at most 1 hour), or CloudFormation gives up first with a message that says nothing of the project. The handler gives
+ * up 5 minutes earlier still, naming what it waited for.
+ */
+export const TEARDOWN_TOTAL_TIMEOUT_SECONDS = 50 * 60;
 export const TEARDOWN_HANDLER_TIMEOUT_SECONDS = TEARDOWN_TOTAL_TIMEOUT_SECONDS - 5 * 60;
 /** Seconds between two isComplete polls. */
 export const TEARDOWN_QUERY_INTERVAL_SECONDS = 30;

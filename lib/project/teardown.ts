@@ -151,6 +151,8 @@ export class ProjectTeardown extends Construct {
     };
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
+      // CloudFormation's most; the provider's totalTimeout (TEARDOWN_TOTAL_TIMEOUT_SECONDS) and handlers fit inside.
+      serviceTimeout: Duration.hours(1),
       resourceType: TEARDOWN_RESOURCE_TYPE,
       properties: { ...properties },
       removalPolicy: RemovalPolicy.DESTROY,

@@ -4,6 +4,7 @@
  * The interpreter keys its overrides by state name and sends any Task without one to real AWS Lambda, silently
  * ignores JSONata and JSONPath variables, and drops falsy Pass results; each of those is refused here, by name.
  */
+import { serviceDisplayName } from './sfn-errors';
 
 export type TaskRoute =
   /** `arn:aws:states:::aws-sdk:<service>:<action>` */
@@ -171,4 +172,87 @@ export function readPath(jsonPath: string, input: unknown, context: unknown = {}
     else value = isObject(value) ? value[s] : undefined;
   }
   return value;
+}
+
+/** The error names Step Functions itself raises (Amazon States Language, "Error names"). */
+export const STATES_ERRORS = new Set([
+  'States.ALL', 'States.BranchFailed', 'States.DataLimitExceeded', 'States.ExceedToleratedFailureThreshold', 'States.HeartbeatTimeout',
+  'States.Http.Socket', 'States.IntrinsicFailure', 'States.ItemReaderFailed', 'States.NoChoiceMatched', 'States.ParameterPathFailure',
+  'States.Permissions', 'States.QueryEvaluationError', 'States.ResultPathMatchFailure', 'States.ResultWriterFailed', 'States.Runtime',
+  'States.TaskFailed', 'States.Timeout',
+]);
+
+/**
+ * Retry and Catch entries naming an error their Task can never raise: AWS accepts them and they never match, so a
+ * retry silently never happens. AWS SDK integrations raise `<Service>.<Name>Exception` for the service's error shapes
+ * (the AWS SDK package's exception classes, when it is installed here), plus `<Service>.SdkClientException`; Lambda
+ * tasks raise the function's own error names; every task may raise the `States.*` errors.
+ */
+export function checkErrorNames(definition: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const visit = (machine: unknown, path: string): void => {
+    if (!isObject(machine) || !isObject(machine.States)) return;
+    for (const [name, state] of Object.entries(machine.States)) {
+      if (!isObject(state)) continue;
+      const statePath = `${path}States.${name}`;
+      if (state.Type === 'Map') visit(state.ItemProcessor ?? state.Iterator, `${statePath}.ItemProcessor.`);
+      if (state.Type === 'Parallel' && Array.isArray(state.Branches)) state.Branches.forEach((b, i) => visit(b, `${statePath}.Branches[${i}].`));
+      const route = state.Type === 'Task' && typeof state.Resource === 'string' ? safeRoute(state.Resource) : undefined;
+      for (const field of ['Retry', 'Catch'] as const) {
+        const entries = Array.isArray(state[field]) ? state[field] : [];
+        entries.forEach((entry, i) => {
+          const names = isObject(entry) && Array.isArray(entry.ErrorEquals) ? entry.ErrorEquals : [];
+          for (const error of names) {
+            const why = typeof error === 'string' ? unknownErrorReason(error, route) : 'is not a string';
+            if (why) problems.push(`${statePath}.${field}[${i}] names ${JSON.stringify(error)}, which ${why}`);
+          }
+        });
+      }
+    }
+  };
+  visit(definition, '');
+  return problems;
+}
+
+function safeRoute(resource: string): TaskRoute | undefined {
+  try {
+    return routeResource(resource, []);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why a Task with this route never raises `error`, or undefined when it may. */
+function unknownErrorReason(error: string, route: TaskRoute | undefined): string | undefined {
+  if (error.startsWith('States.')) return STATES_ERRORS.has(error) ? undefined : 'is not an error Step Functions raises';
+  if (!route || route.kind === 'lambda') return undefined;
+  const prefix = `${serviceDisplayName(route.service)}.`;
+  const expected = `errors of ${route.kind === 'sdk' ? `aws-sdk:${route.service}` : route.service} tasks are named "${prefix}<Name>Exception"`;
+  if (!error.startsWith(prefix)) return `Step Functions never raises for this task (${expected})`;
+  const rest = error.slice(prefix.length);
+  if (!rest.endsWith('Exception')) return `Step Functions never raises: ${expected}`;
+  if (route.kind !== 'sdk' || rest === 'SdkClientException') return undefined;
+  const shapes = sdkErrorShapes(route.service);
+  if (!shapes) return undefined;
+  const shape = shapes.has(rest) ? rest : rest.replace(/Exception$/, '');
+  return shapes.has(shape) ? undefined : `is not an error of ${route.service}'s API (its AWS SDK knows no ${rest})`;
+}
+
+const SHAPES = new Map<string, Set<string> | undefined>();
+
+/** The exception class names of an AWS SDK v3 client package, when it is installed here. */
+function sdkErrorShapes(service: string): Set<string> | undefined {
+  if (!SHAPES.has(service)) {
+    let shapes: Set<string> | undefined;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const client = require(`@aws-sdk/client-${service.toLowerCase()}`) as Record<string, unknown>;
+      shapes = new Set(Object.entries(client).filter(([, v]) => typeof v === 'function' && (v as { prototype?: unknown }).prototype instanceof Error)
+        .map(([k]) => k));
+    } catch {
+      shapes = undefined;
+    }
+    SHAPES.set(service, shapes);
+  }
+  return SHAPES.get(service);
 }

@@ -13,6 +13,7 @@ import { Rekognition } from '@aws-sdk/client-rekognition';
 import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
 import { LocalCloud, startLocalCloud } from '../emulator/local-cloud';
+import { requirePolicyEngine } from '../iam/engine';
 import { AssemblyStack, assetBytes, CloudAssembly, FileAsset, readCloudAssembly, resolveAssetPlaceholders } from './assembly';
 import {
   CustomResourceFailed, CustomResourceHost, CustomResourceRequest, CustomResourceResult, invokeCustomResource, newRequestId, stringifyScalars,
@@ -21,6 +22,8 @@ import { ExecutionHost, ExecutionRecord, LocalStepFunctions } from './executions
 import { DeployedDirectory, localServiceRequests, RunnerIdentities } from './identities';
 import { defaultStackId, IntrinsicResolver, isPlainObject, OFFLINE_ACCOUNT_ID, OFFLINE_PARTITION, OFFLINE_REGION } from './intrinsics';
 import { LambdaFunctionSpec, LambdaHost } from './lambda-host';
+import { checkWaitConditionUpdate, customResourceResponseBytes, MAX_CUSTOM_RESOURCE_RESPONSE_BYTES, noResponseMessage, serviceTimeoutOf,
+  templateProblems } from './limits';
 import { LocalServiceError,LocalServices } from './local-services';
 import { ResourceRecord, RunnerState, RunnerStateStore, StackState, StackStatus } from './local-state';
 import {
@@ -151,6 +154,8 @@ const RETAINED = new Set(['Retain', 'RetainExceptOnCreate']);
 export class LocalRunner {
   /** Opens a session on a state directory. */
   static async open(options: LocalRunnerOptions): Promise<LocalRunner> {
+    // Fail before anything starts when IAM is to be enforced and the policy engine is not installed.
+    if (options.iam !== false) requirePolicyEngine();
     const store = new RunnerStateStore(options.stateDir);
     const state = store.load();
     const cloud = options.cloud ?? await startLocalCloud({ stateDir: options.stateDir, timeScale: 0 });
@@ -245,6 +250,11 @@ export class LocalRunner {
     return [...this.calls];
   }
 
+  /** Whether IAM is enforced in this session (see LocalRunnerOptions.iam). */
+  get iamEnforced(): boolean {
+    return this.identities.enforced;
+  }
+
   /** The stack events of this session. */
   stackEvents(): readonly StackEvent[] {
     return [...this.events];
@@ -311,6 +321,8 @@ export class LocalRunner {
     const template = stack.template;
     if (template.Transform !== undefined) throw new Error(`Stack ${name}: template transforms (${JSON.stringify(template.Transform)}) are not supported offline`);
     if (stack.dockerImageAssets.length > 0) throw new Error(`Stack ${name}: Docker image assets cannot be published offline (${stack.dockerImageAssets.join(', ')})`);
+    const refused = templateProblems(template);
+    if (refused.length > 0) throw new Error(`Stack ${name} would be refused by AWS, so nothing was deployed:\n  - ${refused.join('\n  - ')}`);
     const startedAt = this.cloud.clock.now();
     await this.publishAssets(stack);
 
@@ -366,6 +378,7 @@ export class LocalRunner {
           summary.unchanged.push(id);
           continue;
         }
+        if (resource.Type === 'AWS::CloudFormation::WaitCondition' && before.type === resource.Type) checkWaitConditionUpdate(id, changed);
         const replacement = before.type !== resource.Type ? 'replace' : replacementFor(resource.Type, changed);
         if (CUSTOM(resource.Type) && before.type === resource.Type) {
           current = { logicalId: id, kind: 'update', before, props };
@@ -615,7 +628,15 @@ export class LocalRunner {
       ...(kind === 'Update' && current ? { OldResourceProperties: stringifyScalars(current.properties) as Record<string, unknown> } : {}),
     };
     try {
-      return await invokeCustomResource(this.customResourceHost(), request);
+      const timeoutSeconds = serviceTimeoutOf(props);
+      const startedAt = this.cloud.clock.now();
+      const result = await invokeCustomResource(this.customResourceHost(), request);
+      // CloudFormation stops waiting after ServiceTimeout, whatever the provider does later.
+      if (this.cloud.clock.now() - startedAt > timeoutSeconds * 1000) throw new Error(noResponseMessage(request.RequestId));
+      const response = { Status: 'SUCCESS', Reason: '', PhysicalResourceId: result.physicalId, StackId: request.StackId, RequestId: request.RequestId,
+        LogicalResourceId: request.LogicalResourceId, Data: result.data };
+      if (customResourceResponseBytes(response) > MAX_CUSTOM_RESOURCE_RESPONSE_BYTES) throw new Error('Response object is too long.');
+      return result;
     } catch (err) {
       if (err instanceof CustomResourceFailed) {
         throw new Error(`Received response status [FAILED] from custom resource. Message returned: ${err.message}`, { cause: err });

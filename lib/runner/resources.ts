@@ -10,7 +10,9 @@ import { DatasetType, Rekognition } from '@aws-sdk/client-rekognition';
 import { S3Client } from '@aws-sdk/client-s3';
 import { CreateBucketCommand, DeleteBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 
+import { checkErrorNames } from './asl';
 import { isPlainObject } from './intrinsics';
+import { checkLambdaFunction, checkWaitConditionTimeout } from './limits';
 import { ResourceRecord } from './local-state';
 
 /** What a provisioner may use. */
@@ -131,11 +133,13 @@ const PROVISIONERS: Record<string, Provisioner> = {
     return { physicalId: name, attributes: { Arn: arn(ctx, 'logs', `log-group:${name}:*`) } };
   }),
   'AWS::Lambda::Function': recorded((ctx, props) => {
+    checkLambdaFunction(props);
     const name = str(props, 'FunctionName') ?? generatedName(ctx.stackName, ctx.logicalId, 64);
     return { physicalId: name, attributes: { Arn: arn(ctx, 'lambda', `function:${name}`), SnapStartResponse: {} } };
   }),
   'AWS::Lambda::Permission': recorded(() => ({ physicalId: `permission-${randomSuffix(12, false)}`, attributes: {} })),
   'AWS::StepFunctions::StateMachine': recorded((ctx, props) => {
+    checkStateMachineErrorNames(props);
     const name = str(props, 'StateMachineName') ?? `${ctx.logicalId.slice(0, 66)}-${randomSuffix(12, false)}`;
     const smArn = arn(ctx, 'states', `stateMachine:${name}`);
     return { physicalId: smArn, attributes: { Arn: smArn, Name: name, StateMachineRevisionId: smArn } };
@@ -231,6 +235,26 @@ const PROVISIONERS: Record<string, Provisioner> = {
   },
 };
 
+/** Refuses a definition whose Retry or Catch names an error its Task can never raise (see checkErrorNames). */
+function checkStateMachineErrorNames(props: Record<string, unknown>): void {
+  let definition: unknown = props.Definition;
+  if (typeof props.DefinitionString === 'string') {
+    let text = props.DefinitionString;
+    if (isPlainObject(props.DefinitionSubstitutions)) {
+      for (const [key, value] of Object.entries(props.DefinitionSubstitutions)) text = text.split(`\${${key}}`).join(String(value));
+    }
+    try {
+      definition = JSON.parse(text);
+    } catch {
+      throw new ResourceError('Invalid State Machine Definition: the definition is not valid JSON');
+    }
+  }
+  if (isPlainObject(definition)) {
+    const problems = checkErrorNames(definition);
+    if (problems.length > 0) throw new ResourceError(`The state machine's Retry/Catch name errors its tasks never raise:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
 /** The resource types the runner knows; others are recorded with a generated id and no attributes (with a note). */
 export function isKnownType(type: string): boolean {
   return type in PROVISIONERS;
@@ -291,10 +315,7 @@ async function waitForSignals(ctx: ProvisionContext, props: Record<string, unkno
   const handle = str(props, 'Handle');
   if (!handle) throw new ResourceError('WaitCondition needs a Handle');
   const count = Number(props.Count ?? 1);
-  const timeoutSeconds = Number(props.Timeout ?? 43200);
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0 || timeoutSeconds > 43200) {
-    throw new ResourceError(`WaitCondition Timeout must be 1..43200 seconds, got: ${JSON.stringify(props.Timeout)}`);
-  }
+  const timeoutSeconds = checkWaitConditionTimeout(props.Timeout);
   const deadline = ctx.now() + timeoutSeconds * 1000;
   const name = `${ctx.stackName}-${ctx.logicalId}-${randomSuffix(12, false)}`;
   for (;;) {

@@ -10,6 +10,7 @@ import './polyfill';
 import type * as Sfn from 'aws-local-stepfunctions' with { 'resolution-mode': 'import' };
 
 import { analyzeDefinition, DEFAULT_RECORDED_INTEGRATIONS, isObject, readPath, routeResource, TaskRoute, UnsupportedDefinitionError } from './asl';
+import { MAX_HISTORY_EVENTS, MAX_STATE_PAYLOAD_BYTES } from './limits';
 import { toLambdaTaskError, toSdkTaskError, toTaskError } from './sfn-errors';
 
 // The package's types say ESM, but it ships a CommonJS build that require() loads (package.json exports "require").
@@ -67,8 +68,11 @@ export interface RunStateMachineOptions {
   readonly clock?: () => number;
   /** Extra Context Object fields (`$$`), e.g. Execution.Id. */
   readonly context?: Record<string, unknown>;
-  /** A guard against runaway loops [inferred from the 25,000-event history quota of Standard workflows]. @default 25000 */
-  readonly maxStateTransitions?: number;
+  /**
+   * The history quota of Standard workflows: an execution whose history would pass it fails (events counted as Step
+   * Functions writes them: see `historyEvents`). @default 25000
+   */
+  readonly maxHistoryEvents?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -80,12 +84,21 @@ export interface StateMachineRunResult {
   readonly events: readonly RunEvent[];
   /** Total of the Wait states and Retry pauses, in seconds. */
   readonly virtualSeconds: number;
+  /** The events Step Functions would have written to the execution's history (see HISTORY_EVENTS). */
+  readonly historyEvents: number;
 }
 
 const VALIDATED = new Set<string>();
 
-/** Error of a run stopped by the runner's own guards. */
-export const TRANSITION_LIMIT_ERROR = 'Runner.StateTransitionLimitExceeded';
+/** [inferred] The error of an execution whose history passes the quota; the service documents the quota, not the name. */
+export const HISTORY_LIMIT_ERROR = 'States.Runtime';
+
+/**
+ * History events Step Functions writes (HistoryEvent types): ExecutionStarted and the end; per state <Type>StateEntered
+ * and <Type>StateExited (a Fail state: entered only); per Task attempt TaskScheduled, TaskStarted and the outcome
+ * (LambdaFunction* for Lambda tasks); per Map/Parallel MapStateStarted and its end, and per iteration its start and end.
+ */
+export const HISTORY_EVENTS = { execution: 2, state: 2, taskAttempt: 3, mapIteration: 2, mapRun: 2 } as const;
 
 interface Retrier { IntervalSeconds?: number; BackoffRate?: number; MaxDelaySeconds?: number }
 
@@ -107,7 +120,7 @@ export async function runStateMachine(options: RunStateMachineOptions): Promise<
   const events: RunEvent[] = [];
   const startMs = Date.now();
   let virtualSeconds = 0;
-  let transitions = 0;
+  let history = 1; // ExecutionStarted
   let stop: { status: RunStatus; error: string; cause: string } | undefined;
   let hookError: unknown;
   let hookChain: Promise<void> = Promise.resolve();
@@ -169,6 +182,11 @@ export async function runStateMachine(options: RunStateMachineOptions): Promise<
       try {
         const result = await call(input);
         events.push({ ...describe, ...extra, at });
+        if (Buffer.byteLength(JSON.stringify(result ?? null)) > MAX_STATE_PAYLOAD_BYTES) {
+          // A terminal error: no Retry or Catch (not even States.ALL) handles it.
+          halt('FAILED', 'States.DataLimitExceeded', `The state/task '${task.stateName}' returned a result with a size exceeding the maximum number `
+            + 'of bytes service limit.');
+        }
         return result as never;
       } catch (err) {
         const e = route?.kind === 'sdk' ? toSdkTaskError(route.service, err) : route?.kind === 'lambda' ? toLambdaTaskError(err) : toTaskError(err);
@@ -198,27 +216,47 @@ export async function runStateMachine(options: RunStateMachineOptions): Promise<
   const givenExecution = isObject(options.context?.Execution) ? options.context.Execution : {};
   const pathContext = { ...options.context, Execution: { ...givenExecution, Input: options.input ?? {} } };
   const lastError = new Map<string, string>();
+  const maxHistory = options.maxHistoryEvents ?? MAX_HISTORY_EVENTS;
+  const addHistory = (state: string, count: number): void => {
+    history += count;
+    // The execution's end event needs a place too.
+    if (history + 1 > maxHistory) {
+      halt('FAILED', HISTORY_LIMIT_ERROR, `The execution history would pass its quota of ${maxHistory} events at state ${state}`
+        + ' (Standard workflows): a wait loop polls too often for its bound');
+    }
+  };
   const onEvent = (ev: LogEvent): void => {
+    if ((ev.type === 'MapIterationStarted' || ev.type === 'ParallelBranchStarted') && !stop) {
+      addHistory('Map', HISTORY_EVENTS.mapIteration);
+      return;
+    }
     // After a halt the interpreter may still finish the current state; the history ends where AWS would have stopped.
     if (!('state' in ev) || stop) return;
     const common = { state: ev.state.name, stateType: ev.state.type, at: virtualSeconds, ...(ev.index !== undefined ? { index: ev.index } : {}) };
     switch (ev.type) {
       case 'StateEntered': {
         events.push({ type: 'StateEntered', ...common });
-        if (++transitions > (options.maxStateTransitions ?? 25000)) {
-          halt('FAILED', TRANSITION_LIMIT_ERROR, `more than ${options.maxStateTransitions ?? 25000} state transitions: is a wait loop unbounded?`);
-        }
+        // Entered (and, but for a Fail state, exited), plus the first attempt's three events for a Task or a Map's start.
+        addHistory(ev.state.name, (ev.state.type === 'Fail' ? 1 : HISTORY_EVENTS.state)
+          + (ev.state.type === 'Task' ? HISTORY_EVENTS.taskAttempt : ev.state.type === 'Map' || ev.state.type === 'Parallel' ? HISTORY_EVENTS.mapRun : 0));
         if (ev.state.type === 'Wait') onWaitState(ev.state.name, ev.state.input, common);
         break;
       }
-      case 'StateExited':
+      case 'StateExited': {
         events.push({ type: 'StateExited', ...common });
+        const size = ev.state.output === undefined ? 0 : Buffer.byteLength(JSON.stringify(ev.state.output));
+        if (size > MAX_STATE_PAYLOAD_BYTES) {
+          halt('FAILED', 'States.DataLimitExceeded', `The state/task '${ev.state.name}' returned a result with a size exceeding the maximum number of `
+            + 'bytes service limit.');
+        }
         break;
+      }
       case 'StateFailed':
         lastError.set(ev.state.name, ev.Error);
         events.push({ type: 'StateFailed', ...common, error: ev.Error, cause: typeof ev.Cause === 'string' ? ev.Cause : JSON.stringify(ev.Cause) });
         break;
       case 'StateRetried': {
+        addHistory(ev.state.name, HISTORY_EVENTS.taskAttempt);
         const delay = retryDelaySeconds(ev.retry.retrier, ev.retry.attempt);
         const error = lastError.get(ev.state.name);
         events.push({ type: 'StateRetried', ...common, seconds: delay, attempt: ev.retry.attempt, error });
@@ -284,7 +322,7 @@ export async function runStateMachine(options: RunStateMachineOptions): Promise<
   await hookChain;
   if (hookError !== undefined) throw hookError;
   if (stop) result = stop;
-  return { ...result, events, virtualSeconds };
+  return { ...result, events, virtualSeconds, historyEvents: history + 1 };
 }
 
 function describeRoute(state: string, route: TaskRoute): Omit<RunEvent, 'at'> {

@@ -277,7 +277,6 @@ const REPLACING_PROPERTIES: Readonly<Record<string, readonly string[]>> = {
   'AWS::Scheduler::Schedule': ['Name'],
   'AWS::SSM::Parameter': ['Name'],
   'AWS::KMS::Key': [],
-  'AWS::CloudFormation::WaitCondition': ['*'],
   'AWS::CloudFormation::WaitConditionHandle': ['*'],
   'AWS::CDK::Metadata': [],
 };

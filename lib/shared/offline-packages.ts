@@ -54,8 +54,8 @@ function isInstalled(name: string, resolve: Resolver): boolean {
 export function missingPackagesMessage(what: string, missing: OfflinePackage[]): string {
   const names = missing.map((p) => p.name).join(', ');
   const install = missing.map((p) => `${p.name}@${p.tested}`).join(' ');
-  return `${what} needs packages that are not installed: ${names}. They are optional peer dependencies of ${PACKAGE_NAME}, `
-    + `needed only offline; install them with: npm install --save-dev ${install}`;
+  return `${what} needs packages that are not installed: ${names}. They are optional peer dependencies of ${PACKAGE_NAME} `
+    + `(the constructs do not need them); install them with: npm install --save-dev ${install}`;
 }
 
 /** Thrown when the offline tools are loaded without their packages. */
@@ -66,8 +66,9 @@ export class MissingOfflinePackagesError extends Error {
   }
 }
 
-/** Throws MissingOfflinePackagesError when any offline package is missing. */
-export function assertOfflinePackages(what: string, resolve: Resolver = require.resolve): void {
-  const missing = missingOfflinePackages(resolve);
+/** Throws MissingOfflinePackagesError when any offline package (or any of `only`, when given) is missing. */
+export function assertOfflinePackages(what: string, resolve: Resolver = require.resolve, only?: readonly string[]): void {
+  const packages = offlinePackages().filter((p) => only === undefined || only.includes(p.name));
+  const missing = missingOfflinePackages(resolve, packages);
   if (missing.length > 0) throw new MissingOfflinePackagesError(missing, what);
 }

@@ -98,6 +98,33 @@ describe('custom-labels emulator', () => {
     expect(io.out()).toBe('');
   });
 
+  test('--iam-policy authorizes every caller against the policy, with AWS\'s AccessDeniedException', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-emulator-iam-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'policy.json'), JSON.stringify({ Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 'rekognition:DescribeProjects', Resource: '*' }] }));
+      const io = fakeIo(dir);
+      const exit = main(['emulator', '--port', '0', '--s3-port', '0', '--iam-policy', 'policy.json'], io);
+      const { rekognition } = JSON.parse(await firstLine(io, exit)) as { rekognition: string };
+      const rek = new RekognitionClient({ endpoint: rekognition, region: 'us-east-1', credentials: { accessKeyId: 'AKIDUSER', secretAccessKey: 'b' },
+        maxAttempts: 1 });
+      await expect(rek.send(new DescribeProjectsCommand({}))).resolves.toBeDefined();
+      await expect(rek.send(new CreateProjectCommand({ ProjectName: 'no' }))).rejects.toMatchObject({ name: 'AccessDeniedException',
+        message: 'User: arn:aws:sts::123456789012:assumed-role/offline-user/AKIDUSER is not authorized to perform: rekognition:CreateProject '
+          + 'because no identity-based policy allows the rekognition:CreateProject action' });
+      rek.destroy();
+      process.emit('SIGTERM');
+      await expect(exit).resolves.toBe(0);
+      const bad = fakeIo(dir);
+      fs.writeFileSync(path.join(dir, 'bad.json'), '{"Version": "2012-10-17"}');
+      await expect(main(['emulator', '--iam-policy', 'bad.json'], bad)).resolves.toBe(2);
+      expect(bad.err()).toBe(`custom-labels emulator: --iam-policy: ${path.join(dir, 'bad.json')} must hold an IAM policy document `
+        + '({"Version": "2012-10-17", "Statement": [...]})\n');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a port in use: exit 2 with one line naming the flags', async () => {
     const io1 = fakeIo();
     const exit1 = main(['emulator', '--port', '0', '--s3-port', '0'], io1);
@@ -126,12 +153,12 @@ describe('custom-labels emulator', () => {
 
 describe('parseEmulatorArgs', () => {
   test('defaults', () => {
-    expect(parseEmulatorArgs([], '/w')).toEqual({ port: 4599, s3Port: 4598, timeScale: 600, stateDir: undefined });
+    expect(parseEmulatorArgs([], '/w')).toEqual({ port: 4599, s3Port: 4598, timeScale: 600, stateDir: undefined, iamPolicy: undefined });
   });
 
   test('values, relative state dir resolved against cwd', () => {
     expect(parseEmulatorArgs(['--port', '0', '--s3-port', '5000', '--time-scale', '1.5', '--state-dir', 'st'], '/w'))
-      .toEqual({ port: 0, s3Port: 5000, timeScale: 1.5, stateDir: path.resolve('/w', 'st') });
+      .toEqual({ port: 0, s3Port: 5000, timeScale: 1.5, stateDir: path.resolve('/w', 'st'), iamPolicy: undefined });
     expect(parseEmulatorArgs(['--time-scale', 'inf'], '/w')?.timeScale).toBe(Infinity);
     expect(parseEmulatorArgs(['--time-scale', '0'], '/w')?.timeScale).toBe(0);
   });

@@ -22,7 +22,8 @@ describe('custom-labels local', () => {
 
   test('parses its arguments and refuses bad ones with one line', () => {
     expect(parseLocalArgs(['deploy'], '/w')).toEqual({ action: 'deploy', app: '/w/cdk.out', stateDir: '/w/.custom-labels-local', parameters: {},
-      stacks: undefined, verbose: false });
+      stacks: undefined, verbose: false, iam: true });
+    expect(parseLocalArgs(['deploy', '--no-iam'], '/w')).toMatchObject({ iam: false });
     expect(parseLocalArgs(['deploy', '--app', 'out', '--parameters', 'A=1=2', '--stack', 'S'], '/w'))
       .toMatchObject({ app: '/w/out', parameters: { A: '1=2' }, stacks: ['S'] });
     expect(parseLocalArgs(['--help'], '/w')).toBeUndefined();
@@ -47,12 +48,14 @@ describe('custom-labels local', () => {
     expect(summary.stacks).toMatchObject([{ stackName: 'App', status: 'CREATE_COMPLETE', created: 2 }]);
     expect(summary.stacks[0].outputs.Name).toMatch(/^CFN-Param-/);
     expect(deployIo.err()).toContain('App | Param (AWS::SSM::Parameter) CREATE_COMPLETE');
+    expect(JSON.parse(deployIo.out())).toMatchObject({ iam: 'enforced' });
     expect(fs.existsSync(path.join(dir, '.custom-labels-local', 'runner', 'state.json'))).toBe(true);
 
     // WHEN it is destroyed
     const destroyIo = fakeIo(dir);
-    expect(await main(['local', 'destroy'], destroyIo)).toBe(0);
-    // THEN the retained bucket is named
+    expect(await main(['local', 'destroy', '--no-iam'], destroyIo)).toBe(0);
+    expect(destroyIo.err()).toContain('--no-iam: IAM is not enforced, so this run proves nothing about the permissions');
+    // THEN the retained bucket is named (and --no-iam says, on stderr and in the summary, that IAM was not enforced)
     const destroyed = JSON.parse(destroyIo.out()) as { stacks: { deleted: number; retained: Record<string, string> }[] };
     expect(destroyed.stacks[0].deleted).toBe(1);
     expect(destroyed.stacks[0].retained.Bucket).toMatch(/^AWS::S3::Bucket app-bucket-/);

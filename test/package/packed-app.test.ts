@@ -98,7 +98,7 @@ describe('the package as a CDK user installs it', () => {
     expect(timings.install).toBeLessThan(120_000);
   });
 
-  test('require() of the constructs loads nothing of the emulator, the runner or the CLI, and no offline package', () => {
+  test('require() of the constructs loads nothing of the emulator, runner, labeling page, report or CLI, and no offline package', () => {
     const script = `
       const t0 = process.hrtime.bigint();
       require('aws-cdk-lib');
@@ -116,7 +116,7 @@ describe('the package as a CDK user installs it', () => {
     timings.requireAwsCdkLib = Math.round(loaded.cdkMs);
     timings.requireConstructs = Math.round(loaded.oursMs);
     expect(loaded.ours).toContain('dist/lib/index.js');
-    expect(loaded.ours.filter((f) => /^dist\/lib\/(emulator|runner|iam|cli|samples)\//.test(f))).toEqual([]);
+    expect(loaded.ours.filter((f) => /^dist\/lib\/(emulator|runner|iam|label|report|cli|samples)\//.test(f))).toEqual([]);
     expect(loaded.packages.filter((p) => p !== 'aws-cdk-lib' && p !== 'constructs')).toEqual([]);
   });
 
@@ -177,8 +177,8 @@ describe('the package as a CDK user installs it', () => {
     const moved = path.join(work, 's3rver.moved');
     fs.renameSync(path.join(appDir, 'node_modules', 's3rver'), moved);
     try {
-      const expected = `needs packages that are not installed: s3rver. They are optional peer dependencies of ${OWN.name}, needed only `
-        + `offline; install them with: npm install --save-dev s3rver@${OWN.devDependencies.s3rver}`;
+      const expected = `needs packages that are not installed: s3rver. They are optional peer dependencies of ${OWN.name} `
+        + `(the constructs do not need them); install them with: npm install --save-dev s3rver@${OWN.devDependencies.s3rver}`;
       const cli = run('npx', ['custom-labels', 'local', 'deploy'], appDir, env);
       expect(cli).toMatchObject({ code: 2, stdout: '', stderr: `custom-labels local: this command ${expected}\n` });
       const lib = run(process.execPath, ['-e', `require('${OWN.name}/emulator')`], appDir, env);

@@ -99,12 +99,12 @@ describe('CustomLabelsProject with defaults', () => {
     });
   });
 
-  test('polls the teardown every 30 s for at most 2 h through the Provider framework', () => {
+  test('polls the teardown every 30 s for at most 50 min through the Provider framework (inside the custom resource\'s hour)', () => {
     const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
     const parts = machine.Properties.DefinitionString['Fn::Join'][1] as unknown[];
     const definition = parts.map((part) => (typeof part === 'string' ? part : 'REF')).join('');
     const retry = JSON.parse(definition).States['framework-isComplete-task'].Retry[0];
-    expect(retry).toEqual(expect.objectContaining({ IntervalSeconds: 30, MaxAttempts: 240, BackoffRate: 1 }));
+    expect(retry).toEqual(expect.objectContaining({ IntervalSeconds: 30, MaxAttempts: 100, BackoffRate: 1 }));
   });
 
   test('gives every handler a log group kept for one month and no managed policy', () => {

@@ -1,4 +1,5 @@
-import { analyzeDefinition, readPath, routeResource } from '../../lib/runner/asl';
+import { buildWorkflowDefinition } from '../../lib/model/definition';
+import { analyzeDefinition, checkErrorNames, readPath, routeResource } from '../../lib/runner/asl';
 
 describe('routeResource', () => {
   test('AWS SDK integrations route to sdk with service and action', () => {
@@ -93,5 +94,31 @@ describe('readPath', () => {
   test('refuses what it cannot read', () => {
     expect(() => readPath('$.items[*].id', {})).toThrow('JSONPath "$.items[*].id" is beyond what the offline runner reads');
     expect(() => readPath('items', {})).toThrow('"items" is not a JSONPath');
+  });
+});
+
+describe('checkErrorNames', () => {
+  const task = (resource: string, errors: string[]) => ({ StartAt: 'T', States: { T: { Type: 'Task', Resource: resource, End: true,
+    Retry: [{ ErrorEquals: errors }], Catch: [{ ErrorEquals: ['States.ALL'], Next: 'T' }] } } });
+
+  test('the model workflow names only errors its tasks raise', () => {
+    expect(checkErrorNames(buildWorkflowDefinition({ prepare: 'arn:aws:lambda:us-east-1:123456789012:function:p',
+      gate: 'arn:aws:lambda:us-east-1:123456789012:function:g', notify: 'arn:aws:lambda:us-east-1:123456789012:function:n' }))).toEqual([]);
+  });
+
+  test('an SDK error without the service prefix, without "Exception", or unknown to the service is refused, naming the retrier', () => {
+    const rekognition = 'arn:aws:states:::aws-sdk:rekognition:createProjectVersion';
+    expect(checkErrorNames(task(rekognition, ['ThrottlingException']))).toEqual([
+      'States.T.Retry[0] names "ThrottlingException", which Step Functions never raises for this task (errors of aws-sdk:rekognition tasks are named '
+      + '"Rekognition.<Name>Exception")']);
+    expect(checkErrorNames(task(rekognition, ['Rekognition.InternalServerError']))[0]).toContain('which Step Functions never raises');
+    expect(checkErrorNames(task(rekognition, ['Rekognition.NoSuchKeyException']))[0]).toContain('its AWS SDK knows no NoSuchKeyException');
+    expect(checkErrorNames(task(rekognition, ['States.Timeot']))[0]).toContain('is not an error Step Functions raises');
+  });
+
+  test('the service\'s own error shapes, SdkClientException, States errors and any Lambda function error pass', () => {
+    expect(checkErrorNames(task('arn:aws:states:::aws-sdk:rekognition:startProjectVersion', ['Rekognition.LimitExceededException',
+      'Rekognition.InternalServerErrorException', 'Rekognition.SdkClientException', 'States.TaskFailed']))).toEqual([]);
+    expect(checkErrorNames(task('arn:aws:states:::lambda:invoke', ['GateError', 'Lambda.ServiceException']))).toEqual([]);
   });
 });

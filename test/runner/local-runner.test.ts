@@ -177,6 +177,81 @@ describe('LocalRunner on hand-written templates', () => {
     }
   });
 
+  test('a wait condition\'s Count, Handle or Timeout cannot be updated in place: the update fails and rolls back, as in CloudFormation', async () => {
+    const runner = await LocalRunner.open({ stateDir: path.join(dir, 'state'), cloud });
+    try {
+      // GIVEN a handle that got its signal, and a wait condition on it
+      const url = (await runner.deploy(writeAssembly(path.join(dir, 'w0'), { Resources: { Handle: { Type: 'AWS::CloudFormation::WaitConditionHandle' } },
+        Outputs: { Url: { Value: { Ref: 'Handle' } } } }))).stacks[0].outputs.Url;
+      await fetch(url, { method: 'PUT', body: JSON.stringify({ Status: 'SUCCESS', UniqueId: 'a', Data: '', Reason: '' }) });
+      const template = (timeout: string): Json => ({ Resources: {
+        Handle: { Type: 'AWS::CloudFormation::WaitConditionHandle' },
+        Wait: { Type: 'AWS::CloudFormation::WaitCondition', Properties: { Handle: { Ref: 'Handle' }, Timeout: timeout, Count: 1 } },
+      }, Outputs: { Url: { Value: { Ref: 'Handle' } } } });
+      await runner.deploy(writeAssembly(path.join(dir, 'w1'), template('600')));
+      // WHEN only its Timeout changes THEN the update is refused and rolled back
+      await expect(runner.deploy(writeAssembly(path.join(dir, 'w2'), template('900')))).rejects.toThrow(
+        'Wait failed: Wait (AWS::CloudFormation::WaitCondition): Timeout does not support updates; give the wait condition a new logical id');
+      expect(runner.stackState('Test')).toMatchObject({ status: 'UPDATE_ROLLBACK_COMPLETE' });
+      expect(runner.stackState('Test')!.resources.Wait.properties.Timeout).toBe('600');
+    } finally {
+      await runner.close();
+    }
+  });
+
+  test('what AWS refuses in a template is refused before anything is created, naming the resource and its construct path', async () => {
+    const runner = await LocalRunner.open({ stateDir: path.join(dir, 'state'), cloud });
+    try {
+      const slowWaiter = providerResources(eventsFile);
+      // A Provider whose waiter polls for 2 hours (CDK's totalTimeout), longer than any custom resource may take.
+      (slowWaiter.Waiter.Properties as Json).DefinitionString = JSON.stringify({ StartAt: 'isComplete', States: { isComplete: { Type: 'Task',
+        Resource: 'arn:aws:lambda:us-east-1:123456789012:function:x', End: true,
+        Retry: [{ ErrorEquals: ['States.ALL'], IntervalSeconds: 30, MaxAttempts: 240, BackoffRate: 1 }] } } });
+      const app = writeAssembly(path.join(dir, 'refused'), { Resources: {
+        ...slowWaiter,
+        Thing: { Type: 'Custom::Thing', Metadata: { 'aws:cdk:path': 'Test/Thing/Default' },
+          Properties: { ServiceToken: { 'Fn::GetAtt': ['Framework', 'Arn'] }, Name: 'x' } },
+        Quick: { Type: 'Custom::Thing', Properties: { ServiceToken: { 'Fn::GetAtt': ['Framework', 'Arn'] }, Name: 'y', ServiceTimeout: '7200' } },
+        Slow: { ...lambdaFunction('index.echo'), Metadata: { 'aws:cdk:path': 'Test/Slow/Resource' } },
+        Wait: { Type: 'AWS::CloudFormation::WaitCondition', Properties: { Handle: 'h', Timeout: '86400' } },
+      } });
+      const template = JSON.parse(fs.readFileSync(path.join(app, 'Test.template.json'), 'utf8')) as { Resources: Record<string, Json> };
+      (template.Resources.Slow.Properties as Json).Timeout = 901;
+      fs.writeFileSync(path.join(app, 'Test.template.json'), JSON.stringify(template));
+
+      const error = await runner.deploy(app).then(() => undefined, (e: unknown) => e as Error);
+      expect(error?.message.split('\n')).toEqual([
+        'Stack Test would be refused by AWS, so nothing was deployed:',
+        expect.stringMatching(/^ {2}- Thing \(Test\/Thing\/Default\): its Provider framework can take 7206 s to answer \(a totalTimeout of 7200 s plus its handlers' 6 s\), more than the custom resource's ServiceTimeout of 3600 s/),
+        '  - Quick: ServiceTimeout must be an integer from 1 to 3600 seconds, got: "7200"',
+        '  - Slow (Test/Slow/Resource): 1 validation error detected: Value \'901\' at \'timeout\' failed to satisfy constraint: Member must have value less than or equal to 900',
+        '  - Wait: WaitCondition Timeout must be 1..43200 seconds, got: "86400"',
+      ]);
+      expect(runner.stackState('Test')).toBeUndefined();
+      expect(requests()).toEqual([]);
+    } finally {
+      await runner.close();
+    }
+  });
+
+  test('a custom resource that answers with more than 4,096 bytes, or later than its ServiceTimeout, fails as CloudFormation fails it', async () => {
+    const runner = await LocalRunner.open({ stateDir: path.join(dir, 'state'), cloud });
+    try {
+      const big = writeAssembly(path.join(dir, 'big'), { Resources: { ...providerResources(eventsFile),
+        Thing: { Type: 'Custom::Thing', Properties: { ServiceToken: { 'Fn::GetAtt': ['Framework', 'Arn'] }, Name: 'x', Value: 'v'.repeat(5000) } } } });
+      await expect(runner.deploy(big)).rejects.toThrow('Thing failed: Response object is too long.');
+
+      // Polled every 10 s, three times: the answer comes after 20 s, past a ServiceTimeout of 15 s (a parameter: not seen before the deploy).
+      const late = writeAssembly(path.join(dir, 'late'), { Parameters: { Timeout: { Type: 'Number', Default: '15' } }, Resources: {
+        ...providerResources(eventsFile),
+        Thing: { Type: 'Custom::Thing', Properties: { ServiceToken: { 'Fn::GetAtt': ['Framework', 'Arn'] }, Name: 'x', Polls: 2,
+          ServiceTimeout: { Ref: 'Timeout' } } } } });
+      await expect(runner.deploy(late)).rejects.toThrow(/Thing failed: CloudFormation did not receive a response from your Custom Resource\. Please check your logs for requestId \[[0-9a-f-]+\]/);
+    } finally {
+      await runner.close();
+    }
+  });
+
   test('an intrinsic the runner cannot honour fails the deploy clearly', async () => {
     const runner = await LocalRunner.open({ stateDir: path.join(dir, 'state'), cloud });
     try {

@@ -1,5 +1,5 @@
 import { UnsupportedDefinitionError } from '../../lib/runner/asl';
-import { retryDelaySeconds, runStateMachine, TRANSITION_LIMIT_ERROR } from '../../lib/runner/state-machine';
+import { HISTORY_LIMIT_ERROR, retryDelaySeconds, runStateMachine } from '../../lib/runner/state-machine';
 
 const REK = (action: string): string => `arn:aws:states:::aws-sdk:rekognition:${action}`;
 
@@ -293,7 +293,7 @@ describe('runStateMachine', () => {
     expect(calls).toEqual([]);
   });
 
-  test('an unbounded loop is stopped by the transition guard', async () => {
+  test('an execution fails once its history would pass the quota (25,000 events by default), as Step Functions fails it', async () => {
     // GIVEN a loop with no exit
     const definition = {
       StartAt: 'A',
@@ -304,13 +304,31 @@ describe('runStateMachine', () => {
       },
     };
 
-    // WHEN it runs with a small guard
-    const result = await runStateMachine({ definition, maxStateTransitions: 50 });
+    // WHEN it runs with a small quota
+    const result = await runStateMachine({ definition, maxHistoryEvents: 50 });
 
-    // THEN
+    // THEN it fails at the state that would pass it: ExecutionStarted, 2 per Wait or Choice, the end event (1 + 2 x 25 + 1 > 50)
     expect(result.status).toBe('FAILED');
-    expect(result.error).toBe(TRANSITION_LIMIT_ERROR);
-    expect(result.events.filter((e) => e.type === 'StateEntered').length).toBeGreaterThan(50);
+    expect(result.error).toBe(HISTORY_LIMIT_ERROR);
+    expect(result.cause).toContain('The execution history would pass its quota of 50 events');
+    expect(result.events.filter((e) => e.type === 'StateEntered').length).toBe(25);
+
+    // AND with the default quota the same loop fails at its 12,500th state (1 + 2 x 12,500 + 1 > 25,000)
+    const long = await runStateMachine({ definition });
+    expect([long.status, long.error, long.events.filter((e) => e.type === 'StateEntered').length]).toEqual(['FAILED', HISTORY_LIMIT_ERROR, 12_500]);
+  });
+
+  test('a task result or state output over 256 KiB fails the run with States.DataLimitExceeded, which no Catch handles', async () => {
+    const definition = { StartAt: 'Big', States: {
+      Big: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', Parameters: { FunctionName: 'f' }, End: true,
+        Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Caught' }] },
+      Caught: { Type: 'Succeed' },
+    } };
+    const result = await runStateMachine({ definition, lambdaHandler: () => 'x'.repeat(256 * 1024) });
+    expect([result.status, result.error]).toEqual(['FAILED', 'States.DataLimitExceeded']);
+    expect(result.cause).toBe('The state/task \'Big\' returned a result with a size exceeding the maximum number of bytes service limit.');
+    const small = await runStateMachine({ definition, lambdaHandler: () => 'x'.repeat(1024) });
+    expect(small.status).toBe('SUCCEEDED');
   });
 
   test('a SecondsPath that does not give seconds fails the run as AWS would', async () => {

@@ -174,7 +174,7 @@ describe('diff', () => {
   test('replacementFor knows our types and admits what it does not know', () => {
     expect(replacementFor('AWS::S3::Bucket', ['Tags'])).toBe('none');
     expect(replacementFor('AWS::S3::Bucket', ['BucketName'])).toBe('replace');
-    expect(replacementFor('AWS::CloudFormation::WaitCondition', ['Count'])).toBe('replace');
+    expect(replacementFor('AWS::CloudFormation::WaitConditionHandle', ['X'])).toBe('replace');
     expect(replacementFor('AWS::CloudFormation::CustomResource', ['X'])).toBe('runtime');
     expect(replacementFor('AWS::EC2::Instance', ['ImageId'])).toBe('unknown');
     expect(replacementFor('AWS::EC2::Instance', [])).toBe('none');

@@ -48,7 +48,13 @@ describe('offline packages', () => {
     }
     expect(error).toBeInstanceOf(MissingOfflinePackagesError);
     expect((error as Error).message).toBe('custom-labels local needs packages that are not installed: s3rver. They are optional peer dependencies '
-      + `of cdk-rekognition-custom-labels, needed only offline; install them with: npm install --save-dev s3rver@${ownPackage.devDependencies.s3rver}`);
+      + `of cdk-rekognition-custom-labels (the constructs do not need them); install them with: npm install --save-dev s3rver@${ownPackage.devDependencies.s3rver}`);
+  });
+
+  test('a command that needs some of them is told only about those', () => {
+    expect(() => assertOfflinePackages('this command', without('jpeg-js', 's3rver'), ['jpeg-js', 'pngjs']))
+      .toThrow('this command needs packages that are not installed: jpeg-js. ');
+    expect(() => assertOfflinePackages('this command', without('s3rver'), ['jpeg-js', 'pngjs'])).not.toThrow();
   });
 
   test('a package whose exports hide its main but show package.json counts as installed', () => {

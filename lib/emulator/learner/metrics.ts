@@ -20,8 +20,11 @@ export interface ThresholdChoice {
 }
 
 /**
- * The assumed threshold: among the observed scores, the one whose "score >= threshold" decisions give the best F1
- * against `positives` ground-truth items; ties go to the higher threshold. No scores at all: threshold 1.
+ * The assumed threshold: the decisions "score >= threshold" with the best F1 against `positives` ground-truth items
+ * (ties go to the stricter decisions), placed midway between the lowest score they take and the highest score they
+ * leave out (0 when they leave none): the service calls it the value that gives the best F1 on the test set, and a
+ * threshold sitting exactly on a test score would turn a hair's difference in a new image's score into a missing label
+ * [inferred: the service does not say where in that interval it puts the value]. No scores at all: threshold 1.
  */
 export function chooseThreshold(items: ScoredHit[], positives: number): ThresholdChoice {
   const sorted = [...items].sort((a, b) => b.score - a.score);
@@ -38,7 +41,9 @@ export function chooseThreshold(items: ScoredHit[], positives: number): Threshol
     const recall = positives > 0 ? tp / positives : 0;
     const f1 = f1Score(precision, recall);
     if (first || f1 > best.f1) {
-      best = { threshold: sorted[i].score, truePositives: tp, falsePositives: fp, falseNegatives: positives - tp, precision, recall, f1 };
+      const below = i + 1 < sorted.length ? sorted[i + 1].score : 0;
+      const threshold = (sorted[i].score + below) / 2;
+      best = { threshold, truePositives: tp, falsePositives: fp, falseNegatives: positives - tp, precision, recall, f1 };
       first = false;
     }
   }

@@ -12,7 +12,8 @@ export function paginate<T>(items: T[], p: Params, operation: string, filters: u
   const token = p.str('NextToken', RULES.nextToken);
   const scope = createHash('sha256').update(`${operation}\n${JSON.stringify(filters ?? null)}`).digest('hex').slice(0, 16);
   let offset = 0;
-  if (token !== undefined) offset = decodeToken(token, scope);
+  // An empty token is the first page, as on AWS (the developer guide's own ListDatasetEntries example sends one first).
+  if (token !== undefined && token !== '') offset = decodeToken(token, scope);
   const page = items.slice(offset, offset + maxResults);
   const next = offset + maxResults;
   return { page, nextToken: next < items.length ? encodeToken(scope, next) : undefined };

@@ -15,14 +15,15 @@ describe('f1Score', () => {
 });
 
 describe('chooseThreshold', () => {
-  test('picks the score with the best F1', () => {
+  test('picks the decisions with the best F1 and puts the threshold midway to the next lower score', () => {
     // GIVEN 3 positives; scores 0.9(hit) 0.8(miss) 0.7(hit) 0.6(hit) 0.2(miss)
     const items = [
       { score: 0.2, hit: false }, { score: 0.9, hit: true }, { score: 0.7, hit: true }, { score: 0.8, hit: false }, { score: 0.6, hit: true },
     ];
     // by hand: t=0.9 P1 R1/3 F0.5; t=0.8 P.5 R1/3 F.4; t=0.7 P2/3 R2/3 F.667; t=0.6 P.75 R1 F.857; t=0.2 P.6 R1 F.75
     const c = chooseThreshold(items, 3);
-    expect(c.threshold).toBe(0.6);
+    // Taking 0.6 and leaving 0.2 out: any threshold in (0.2, 0.6] decides the test set alike; the midpoint is 0.4.
+    expect(c.threshold).toBeCloseTo(0.4, 10);
     expect(c.precision).toBeCloseTo(0.75, 10);
     expect(c.recall).toBe(1);
     expect(c.f1).toBeCloseTo(6 / 7, 10);
@@ -32,7 +33,11 @@ describe('chooseThreshold', () => {
   test('ties go to the higher threshold', () => {
     // t=0.9: P1 R.5 F.667; t=0.5: TP2 FP2 P.5 R1 F.667
     const items = [{ score: 0.9, hit: true }, { score: 0.5, hit: false }, { score: 0.5, hit: true }, { score: 0.5, hit: false }];
-    expect(chooseThreshold(items, 2).threshold).toBe(0.9);
+    expect(chooseThreshold(items, 2).threshold).toBeCloseTo(0.7, 10);
+  });
+
+  test('taking every score, the threshold is half the lowest one', () => {
+    expect(chooseThreshold([{ score: 0.96, hit: true }, { score: 0.994, hit: true }], 2).threshold).toBeCloseTo(0.48, 10);
   });
 
   test('equal scores are taken together', () => {

@@ -75,6 +75,8 @@ describe('datasets over the wire', () => {
         .map((e) => JSON.parse(e) as Record<string, unknown>);
     const all = await list({});
     expect(all.map((e) => e['source-ref'])).toEqual([ref(1), ref(2), ref(3), ref(4), ref(5)]);
+    // The developer guide's Python example starts its ListDatasetEntries loop with NextToken "": the first page.
+    expect((await list({ NextToken: '', MaxResults: 2 })).map((e) => e['source-ref'])).toEqual([ref(1), ref(2)]);
     const withErrors = await list({ HasErrors: true });
     expect(withErrors.map((e) => e['source-ref'])).toEqual([ref(4)]);
     expect(JSON.stringify(withErrors[0])).toContain('"errors":[{"code":"ERROR_');

@@ -68,6 +68,9 @@ describe('projects, policies and tags over the wire', () => {
     expect(seen).toEqual(names);
     const err = await errorOf(world.rekognition.send(new DescribeProjectsCommand({ NextToken: 'bm90LWEtdG9rZW4=' })));
     expect(err.name).toBe('InvalidPaginationTokenException');
+    // AND an empty token is the first page, as on AWS (the developer guide's ListDatasetEntries example starts with one)
+    const first = await world.rekognition.send(new DescribeProjectsCommand({ ProjectNames: names, MaxResults: 3, NextToken: '' }));
+    expect(first.ProjectDescriptions!.map((p) => p.ProjectArn!.split('/')[1])).toEqual(names.slice(0, 3));
   });
 
   test('MaxResults above 100 is InvalidParameter', async () => {

@@ -144,6 +144,19 @@ describe('model versions over the wire: training, evaluation files, start/stop, 
     expect(above.CustomLabels!.map((l) => l.Name)).toEqual(['blue-square']);
   });
 
+  test('DetectCustomLabels without MinConfidence finds the label of fresh images: the threshold is not pinned to a test score', async () => {
+    // Images none of which the model trained or was tested on: each must come back with its own label.
+    const fresh = classificationSamples({ perLabel: 5, seed: 4242 });
+    const missed: string[] = [];
+    for (const sample of fresh) {
+      const out = await world.rekognition.send(new DetectCustomLabelsCommand({ ProjectVersionArn: versionArn, Image: { Bytes: sample.bytes } }));
+      if (!out.CustomLabels!.some((l) => l.Name === sample.labels[0])) missed.push(`${sample.relPath} (${JSON.stringify(out.CustomLabels)})`);
+    }
+    expect(missed).toEqual([]);
+    // Leave the model's throughput window (a sliding second) empty for the next test.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+  });
+
   test('DetectCustomLabels without MinConfidence applies each label\'s assumed threshold from the evaluation', async () => {
     const summary = JSON.parse(await readOutput('eval/EvaluationResultSummary-shapes-v1.json')) as {
       LabelEvaluationResults: Array<{ Label: string; Metrics: { Threshold: number } }>;

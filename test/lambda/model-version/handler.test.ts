@@ -254,7 +254,8 @@ describe('Delete: the model leaves nothing running', () => {
 
     // WHEN the model is deleted
     const deleted = event('Delete', 'del-4', mine);
-    await expect(onEvent(deleted, deps)).resolves.toEqual({ PhysicalResourceId: 'p1/model' });
+    const answer = await onEvent(deleted, deps, 1_000);
+    expect(answer).toEqual({ PhysicalResourceId: 'p1/model', Data: { StartedAt: '1000' } });
 
     // THEN its execution is stopped with the reason; the others run on
     expect(await execution(mineArn)).toMatchObject({ status: 'ABORTED', error: 'ModelRemoved' });
@@ -262,6 +263,10 @@ describe('Delete: the model leaves nothing running', () => {
     expect((await execution(otherProjectArn)).status).toBe('RUNNING');
     // AND its version is stopping; the sibling's version still runs
     expect(await versions('p1')).toEqual({ [own]: 'STOPPING', [sibling]: 'RUNNING' });
+
+    // AND a poll 45 minutes after the Delete began, with the version still stopping, fails naming it (before the framework's timeout)
+    await expect(isComplete({ ...deleted, Data: answer.Data as Record<string, unknown> }, deps, 1_000 + 45 * 60_000)).rejects.toThrow(
+      `The versions of model model (project p1) were not stopped and deleted within 45 minutes; still waiting for: ${own} (STOPPING)`);
 
     // WHEN CloudFormation polls isComplete
     const polls: boolean[] = [];
@@ -282,7 +287,7 @@ describe('Delete: the model leaves nothing running', () => {
     expect(await versions('p1')).toEqual({ [sibling]: 'STOPPED' });
     expect(cloud.usage().running).toEqual([]);
     // AND a second Delete (a retry) finds nothing left to do
-    await expect(onEvent(deleted, deps)).resolves.toEqual({ PhysicalResourceId: 'p1/model-b' });
+    await expect(onEvent(deleted, deps)).resolves.toMatchObject({ PhysicalResourceId: 'p1/model-b' });
     await expect(isComplete(deleted, deps)).resolves.toEqual({ IsComplete: true });
   });
 });

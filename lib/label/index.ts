@@ -1,0 +1,5 @@
+export * from './images';
+export * from './lines';
+export * from './predictions';
+export * from './server';
+export * from './session';

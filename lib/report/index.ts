@@ -1,0 +1,5 @@
+export * from './gate';
+export * from './html';
+export * from './summary';
+export * from './testing-output';
+export * from './thumbnail';
