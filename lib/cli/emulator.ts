@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 
 import { startLocalCloud } from '../emulator/local-cloud';
 import { PolicyEngineMissingError } from '../iam/engine';
+import { attachNegativeValues } from './args';
 import { CliIo, EXIT, UsageError } from './io';
 
 const USAGE = `Usage: custom-labels emulator [--port 4599] [--s3-port 4598] [--time-scale 600] [--state-dir <dir>] [--iam-policy <file.json>]
@@ -54,7 +55,7 @@ interface EmulatorArgs {
 export function parseEmulatorArgs(args: string[], cwd: string): EmulatorArgs | undefined {
   let values: { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
   try {
-    ({ values } = parseArgs({ args, options: OPTIONS, allowPositionals: false, strict: true }));
+    ({ values } = parseArgs({ args: attachNegativeValues(args, OPTIONS), options: OPTIONS, allowPositionals: false, strict: true }));
   } catch (err) {
     // parseArgs' messages run on with advice about '--'; the first sentence is the useful part.
     // (Errors from node:util are not `instanceof Error` inside jest's sandbox, hence the duck typing.)

@@ -86,6 +86,10 @@ export function parseLocalArgs(args: string[], cwd: string): LocalArgs | undefin
 
 /** Runs `custom-labels local ...`. */
 export async function runLocalCommand(args: string[], io: CliIo): Promise<number> {
+  if (args.length === 0) {
+    io.stderr.write(USAGE);
+    return EXIT.usage;
+  }
   const parsed = parseLocalArgs(args, io.cwd);
   if (!parsed) {
     io.stdout.write(USAGE);

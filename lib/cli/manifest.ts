@@ -11,12 +11,14 @@ import { ConvertOptions, ConvertSummary } from '../manifest/convert/common';
 import { convertCsv } from '../manifest/convert/csv';
 import { convertFolders } from '../manifest/convert/folders';
 import { convertGroundTruthMultiLabel } from '../manifest/convert/gt-multilabel';
-import { LocalImageInspector } from '../manifest/image';
+import { ImageInspector, ImageProbe, LocalImageInspector, SyncImageInspector } from '../manifest/image';
 import { ManifestFileError } from '../manifest/reader';
 import { formatReportText } from '../manifest/report';
-import { splitManifest, SplitResult } from '../manifest/split';
+import { DEFAULT_SPLIT_SEED, DEFAULT_TEST_RATIO, splitManifest, SplitResult } from '../manifest/split';
 import { formatStatsText, manifestStats } from '../manifest/stats';
+import { CREATION_DATE_FORMAT } from '../manifest/types';
 import { validateManifest, validateManifestPair } from '../manifest/validator';
+import { attachNegativeValues } from './args';
 import { CliIo, EXIT, UsageError } from './io';
 import { createProgress } from './progress';
 
@@ -32,7 +34,7 @@ Run 'custom-labels manifest <sub-command> --help' for its options.
 Exit codes: 0 success (valid), 1 the manifest is invalid or the operation failed, 2 usage or I/O error.
 `;
 
-const VALIDATE_USAGE = `Usage: custom-labels manifest validate <file> [--test <file>] [--image-root <dir>] [--format text|json]
+const VALIDATE_USAGE = `Usage: custom-labels manifest validate <file> [--test <file>] [--image-root <dir> [--image-prefix <prefix>]] [--format text|json]
 
 Checks a training manifest (and, with --test, the pair) against the service's rules: the error codes, line
 numbers and summary the service would produce.
@@ -40,6 +42,8 @@ numbers and summary the service would produce.
 Options:
   --test <file>        the testing manifest: also checks label overlap and images in both
   --image-root <dir>   a local folder standing for s3://<bucket>/: also checks each image (format, size, dimensions)
+  --image-prefix <p>   the key prefix --image-root stands for: after 'convert --from folders ./images --bucket
+                       s3://my-bucket/images', validate with --image-root ./images --image-prefix images/
   --format text|json   text for people (default) or the JSON report on stdout
   -h, --help           this help
 Exit codes: 0 valid, 1 invalid, 2 usage or I/O error.
@@ -68,6 +72,8 @@ Options:
   --from <kind>        the input's kind (required)
   --bucket <s3://...>  where the images are (or will be) uploaded: s3://bucket or s3://bucket/prefix (required)
   --out <file>         the manifest to write (required); written only when the conversion succeeds
+  --creation-date <t>  the lines' creation-date, a UTC date-time such as 2024-05-01T12:00:00.000 (default
+                       2020-01-01T00:00:00.000: fixed, so the same input always gives the same manifest)
   --format text|json   the summary as text on stderr (default) or JSON on stdout
   -h, --help           this help
 Exit codes: 0 converted, 1 nothing could be converted, 2 usage or I/O error.
@@ -80,12 +86,12 @@ label gets its share of test images, and no image is on both sides.
 
 Options:
   --test-ratio <r>     share of each label's images for testing, 0 < r < 1 (default 0.2)
-  --seed <n>           seed of the shuffle, an integer (default 0)
+  --seed <n>           seed of the shuffle, an integer (default 7, as TestData.split in the constructs)
   --out-train <file>   the training manifest to write (required)
   --out-test <file>    the testing manifest to write (required)
   --format text|json   the summary as text on stderr (default) or JSON on stdout
   -h, --help           this help
-Exit codes: 0 split, 1 a side is empty, 2 usage or I/O error.
+Exit codes: 0 split, 1 a side is empty (nothing is written), 2 usage or I/O error.
 `;
 
 type Values = Record<string, string | boolean | undefined>;
@@ -101,11 +107,15 @@ const FORMAT = { format: { type: 'string' } } as const;
 const HELP = { help: { type: 'boolean', short: 'h' } } as const;
 
 const SUBCOMMANDS: Record<string, SubCommand> = {
-  validate: { usage: VALIDATE_USAGE, options: { test: { type: 'string' }, 'image-root': { type: 'string' }, ...FORMAT, ...HELP }, run: runValidate },
+  validate: {
+    usage: VALIDATE_USAGE,
+    options: { test: { type: 'string' }, 'image-root': { type: 'string' }, 'image-prefix': { type: 'string' }, ...FORMAT, ...HELP },
+    run: runValidate,
+  },
   stats: { usage: STATS_USAGE, options: { test: { type: 'string' }, ...FORMAT, ...HELP }, run: runStats },
   convert: {
     usage: CONVERT_USAGE,
-    options: { from: { type: 'string' }, bucket: { type: 'string' }, out: { type: 'string' }, ...FORMAT, ...HELP },
+    options: { from: { type: 'string' }, bucket: { type: 'string' }, out: { type: 'string' }, 'creation-date': { type: 'string' }, ...FORMAT, ...HELP },
     run: runConvert,
   },
   split: {
@@ -129,7 +139,8 @@ export async function runManifestCommand(args: string[], io: CliIo): Promise<num
   if (!sub) throw new UsageError(`unknown sub-command '${name}'. Run 'custom-labels manifest --help'.`);
   let parsed: { values: Values; positionals: string[] };
   try {
-    parsed = parseArgs({ args: rest, options: sub.options, allowPositionals: true, strict: true }) as { values: Values; positionals: string[] };
+    const args = attachNegativeValues(rest, sub.options);
+    parsed = parseArgs({ args, options: sub.options, allowPositionals: true, strict: true }) as { values: Values; positionals: string[] };
   } catch (err) {
     // parseArgs' messages run on with advice about '--'; the first sentence is the useful part.
     const message = (err instanceof Error ? err.message : String(err)).split('. ')[0];
@@ -178,13 +189,17 @@ async function runValidate(values: Values, positionals: string[], io: CliIo): Pr
   const test = optionalPath(values, 'test', io);
   const imageRoot = optionalPath(values, 'image-root', io);
   if (imageRoot !== undefined && !isDirectory(imageRoot)) throw new UsageError(`validate: --image-root is not a folder: ${imageRoot}`);
-  const images = imageRoot === undefined ? undefined : new LocalImageInspector(imageRoot);
+  const imagePrefix = values['image-prefix'];
+  if (imagePrefix !== undefined && imageRoot === undefined) throw new UsageError('validate: --image-prefix needs --image-root');
+  const images = imageRoot === undefined ? undefined
+    : new MissingImageRecorder(new LocalImageInspector(imageRoot, { prefix: typeof imagePrefix === 'string' ? imagePrefix : undefined }));
   const progress = createProgress(io, 'validating');
   try {
     if (test === undefined) {
       const report = await validateManifest(file, { role: 'training', images, onProgress: progress.update });
       progress.done();
       io.stdout.write(fmt === 'json' ? JSON.stringify(report.toJSON()) + '\n' : formatReportText(report, { file: positionals[0] }));
+      images?.printHint(io);
       return report.valid ? EXIT.ok : EXIT.invalid;
     }
     const pair = await validateManifestPair(file, test, { images, onProgress: progress.update });
@@ -194,9 +209,53 @@ async function runValidate(values: Values, positionals: string[], io: CliIo): Pr
     } else {
       io.stdout.write(formatReportText(pair, { file: positionals[0] }));
     }
+    images?.printHint(io);
     return pair.valid ? EXIT.ok : EXIT.invalid;
   } finally {
     progress.done();
+  }
+}
+
+/**
+ * Passes probes through to a LocalImageInspector and remembers the first image it could not find, so that the CLI
+ * can say what to do: usually --image-root stands for a prefix of the bucket, not its root.
+ */
+class MissingImageRecorder implements ImageInspector, SyncImageInspector {
+  private firstMissing: { bucket: string; key: string; location?: string } | undefined;
+  private missing = 0;
+
+  constructor(private readonly inner: LocalImageInspector) {}
+
+  probeSync(bucket: string, key: string): ImageProbe {
+    const probe = this.inner.probeSync(bucket, key);
+    if (!probe.exists && probe.problem !== 'permission denied') {
+      this.missing++;
+      this.firstMissing ??= { bucket, key, location: probe.location };
+    }
+    return probe;
+  }
+
+  async probe(bucket: string, key: string): Promise<ImageProbe> {
+    return this.probeSync(bucket, key);
+  }
+
+  /** One line on stderr when images were not found: what --image-root stands for, and the fix when we can tell it. */
+  printHint(io: CliIo): void {
+    const m = this.firstMissing;
+    if (m === undefined) return;
+    const { root, prefix } = this.inner;
+    const at = m.location ?? `${root} (outside the prefix ${prefix})`;
+    let fix = `pass the folder that stands for s3://${m.bucket}/${prefix} as --image-root${prefix ? '' : ' (add --image-prefix <prefix> when it stands for a prefix)'}`;
+    const parts = m.key.split('/');
+    for (let n = 1; n < parts.length; n++) {
+      const candidate = parts.slice(n).join('/');
+      if (fs.existsSync(path.join(root, candidate))) {
+        fix = `${root} holds ${candidate}: it stands for s3://${m.bucket}/${parts.slice(0, n).join('/')}/, so add --image-prefix ${parts.slice(0, n).join('/')}/`;
+        break;
+      }
+    }
+    if (prefix !== '' && fs.existsSync(path.join(root, m.key))) fix = `${root} holds ${m.key} itself: drop --image-prefix`;
+    io.stderr.write(`hint: ${this.missing} image(s) not found under --image-root; s3://${m.bucket}/${m.key} was looked for at ${at}; ${fix}\n`);
   }
 }
 
@@ -226,7 +285,11 @@ async function runConvert(values: Values, positionals: string[], io: CliIo): Pro
     throw new UsageError(`convert: --from must be one of ${CONVERTERS.join(', ')}, got: ${from}`);
   }
   const input = oneFile('convert', positionals, io, from === 'folders' ? 'an image folder' : 'an input file');
-  const options: ConvertOptions = parseBucketUri(required('convert', values, 'bucket'));
+  const creationDate = values['creation-date'];
+  if (creationDate !== undefined && (typeof creationDate !== 'string' || !CREATION_DATE_FORMAT.test(creationDate))) {
+    throw new UsageError(`convert: --creation-date must be a UTC date-time such as 2024-05-01T12:00:00.000, got: ${String(creationDate)}`);
+  }
+  const options: ConvertOptions = { ...parseBucketUri(required('convert', values, 'bucket')), creationDate };
   const out = path.resolve(io.cwd, required('convert', values, 'out'));
   const fmt = format('convert', values);
   const progress = createProgress(io, 'converting');
@@ -243,12 +306,10 @@ async function runConvert(values: Values, positionals: string[], io: CliIo): Pro
   } finally {
     progress.done();
   }
-  if (fmt === 'json') {
-    io.stdout.write(JSON.stringify({ out, ...summary }) + '\n');
-  } else {
-    io.stderr.write(convertSummaryText(summary, out));
-  }
-  if (summary.lines === 0) {
+  const written = summary.lines > 0;
+  if (fmt === 'json') io.stdout.write(JSON.stringify({ out, written, ...summary }) + '\n');
+  else io.stderr.write(convertSummaryText(summary, out));
+  if (!written) {
     io.stderr.write(`custom-labels manifest convert: no manifest line was produced from ${positionals[0]}; ${out} was not written\n`);
     return EXIT.invalid;
   }
@@ -257,8 +318,9 @@ async function runConvert(values: Values, positionals: string[], io: CliIo): Pro
 
 const MAX_LISTED = 20;
 
+/** The summary for people: what was written (nothing is, without a line), what was skipped and why, the warnings. */
 export function convertSummaryText(summary: ConvertSummary, out: string): string {
-  const lines = [`wrote ${summary.lines} line(s) to ${out}`];
+  const lines = summary.lines > 0 ? [`wrote ${summary.lines} line(s) to ${out}`] : [];
   for (const [label, c] of Object.entries(summary.labels)) {
     lines.push(`  ${label}: ${c.images} image(s)${c.boxes > 0 ? `, ${c.boxes} box(es)` : ''}`);
   }
@@ -267,7 +329,8 @@ export function convertSummaryText(summary: ConvertSummary, out: string): string
     for (const s of summary.skipped.slice(0, MAX_LISTED)) lines.push(`  ${s.item}: ${s.reason}`);
     if (summary.skipped.length > MAX_LISTED) lines.push(`  ... and ${summary.skipped.length - MAX_LISTED} more`);
   }
-  return lines.join('\n') + '\n';
+  for (const w of summary.warnings) lines.push(`warning: ${w}`);
+  return lines.length === 0 ? '' : lines.join('\n') + '\n';
 }
 
 function parseNumber(sub: string, flag: string, raw: string | boolean | undefined, fallback: number): number {
@@ -279,9 +342,9 @@ function parseNumber(sub: string, flag: string, raw: string | boolean | undefine
 
 async function runSplit(values: Values, positionals: string[], io: CliIo): Promise<number> {
   const file = oneFile('split', positionals, io);
-  const testRatio = parseNumber('split', 'test-ratio', values['test-ratio'], 0.2);
+  const testRatio = parseNumber('split', 'test-ratio', values['test-ratio'], DEFAULT_TEST_RATIO);
   if (!(testRatio > 0 && testRatio < 1)) throw new UsageError(`split: --test-ratio must be between 0 and 1 (exclusive), got: ${testRatio}`);
-  const seed = parseNumber('split', 'seed', values.seed, 0);
+  const seed = parseNumber('split', 'seed', values.seed, DEFAULT_SPLIT_SEED);
   if (!Number.isSafeInteger(seed)) throw new UsageError(`split: --seed must be an integer, got: ${String(values.seed)}`);
   const outTrain = path.resolve(io.cwd, required('split', values, 'out-train'));
   const outTest = path.resolve(io.cwd, required('split', values, 'out-test'));
@@ -292,23 +355,29 @@ async function runSplit(values: Values, positionals: string[], io: CliIo): Promi
   let result: SplitResult;
   try {
     result = await writeAtomically([outTrain, outTest], ([training, testing]) =>
-      splitManifest(file, { testRatio, seed, training, testing, onProgress: progress.update }));
+      splitManifest(file, { testRatio, seed, training, testing, onProgress: progress.update }),
+    // A split with an empty side is a failure: neither file is written.
+    (r) => r.training.lines > 0 && r.testing.lines > 0);
   } finally {
     progress.done();
   }
-  if (fmt === 'json') io.stdout.write(JSON.stringify({ outTrain, outTest, ...result }) + '\n');
+  const written = result.training.lines > 0 && result.testing.lines > 0;
+  if (fmt === 'json') io.stdout.write(JSON.stringify({ outTrain, outTest, written, ...result }) + '\n');
   else io.stderr.write(splitSummaryText(result, outTrain, outTest));
-  if (result.training.lines === 0 || result.testing.lines === 0) {
-    io.stderr.write(`custom-labels manifest split: the ${result.training.lines === 0 ? 'training' : 'testing'} manifest is empty\n`);
+  if (!written) {
+    io.stderr.write(`custom-labels manifest split: the ${result.training.lines === 0 ? 'training' : 'testing'} manifest would be empty; `
+      + `neither ${outTrain} nor ${outTest} was written\n`);
     return EXIT.invalid;
   }
   return EXIT.ok;
 }
 
+/** The summary for people; the files are named only when the split was written (both sides non-empty). */
 export function splitSummaryText(result: SplitResult, outTrain: string, outTest: string): string {
+  const written = result.training.lines > 0 && result.testing.lines > 0;
   const lines = [
-    `training: ${result.training.lines} line(s) -> ${outTrain}`,
-    `testing:  ${result.testing.lines} line(s) -> ${outTest}`,
+    `training: ${result.training.lines} line(s)${written ? ` -> ${outTrain}` : ''}`,
+    `testing:  ${result.testing.lines} line(s)${written ? ` -> ${outTest}` : ''}`,
   ];
   for (const label of Object.keys(result.training.labels)) {
     const tr = result.training.labels[label];

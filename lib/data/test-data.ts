@@ -1,6 +1,7 @@
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
+import { DEFAULT_SPLIT_SEED, DEFAULT_TEST_RATIO } from '../manifest/split';
 import { DataBindOptions, DataConfig, ImagesLocationOptions, LocalFolderOptions, LocalManifestOptions, S3ManifestOptions, TrainingData } from './training-data';
 
 /** Options of {@link TestData.split}. */
@@ -19,16 +20,17 @@ export interface SplitOptions {
 
 /** What a test-data choice resolves to at synth. */
 export interface TestDataConfig {
-  /** Our deterministic, stratified split of the training data. */
+  /** Our deterministic, stratified split of the training data. @default - not a split */
   readonly split?: { readonly ratio: number; readonly seed: number };
-  /** Rekognition's own split (DistributeDatasetEntries: a random 20%). */
+  /** Rekognition's own split (DistributeDatasetEntries: a random 20%). @default false */
   readonly serviceSplit?: boolean;
-  /** Separate test data. */
+  /** Separate test data. @default - the test data comes from the training data */
   readonly data?: DataConfig;
 }
 
-export const DEFAULT_SPLIT_RATIO = 0.2;
-export const DEFAULT_SPLIT_SEED = 7;
+/** The defaults of the manifest toolkit's split (and of `custom-labels manifest split`): the same data splits the same way. */
+export const DEFAULT_SPLIT_RATIO = DEFAULT_TEST_RATIO;
+export { DEFAULT_SPLIT_SEED };
 
 /**
  * The images a model is evaluated on: held out from the training data, or given separately.

@@ -44,6 +44,7 @@ export interface ImagesLocationOptions {
   /**
    * The bucket the source-refs point into: the workflow that imports the data is granted read access to it (Rekognition
    * reads the images with the caller's rights; reference: "Set up SDK permissions").
+   * @default - fromS3Manifest: the manifest's bucket; fromDataset: none, it is required
    */
   readonly imagesBucket?: s3.IBucket;
   /**
@@ -78,8 +79,11 @@ export interface ImagesLocation {
 
 /** The S3 manifest of a {@link DataConfig}. */
 export interface S3ManifestLocation {
+  /** The bucket holding the manifest. */
   readonly bucket: s3.IBucket;
+  /** The manifest's key. */
   readonly key: string;
+  /** A version of the object. @default - the latest version */
   readonly objectVersion?: string;
 }
 
@@ -87,13 +91,21 @@ export interface S3ManifestLocation {
  * What a data source resolves to at synth. Exactly one of `localManifest`, `s3Manifest` and `datasetArn` is set.
  */
 export interface DataConfig {
-  /** A Ground Truth manifest generated or read at synth (its source-refs are rewritten at deploy time when `imagesDir` is set). */
+  /**
+   * A Ground Truth manifest generated or read at synth (its source-refs are rewritten at deploy time when `imagesDir` is set).
+   * @default - the data is not local
+   */
   readonly localManifest?: string;
-  /** The local folder standing for `s3://<bucket>/` of the local manifest. */
+  /** The local folder standing for `s3://<bucket>/` of the local manifest. @default - no local images */
   readonly imagesDir?: string;
+  /** A manifest in S3. @default - the data is not an S3 manifest */
   readonly s3Manifest?: S3ManifestLocation;
+  /** An existing dataset to copy. @default - the data is not a dataset */
   readonly datasetArn?: string;
-  /** Images that stay in S3 (remote sources, local manifests without `imagesDir`); the workflow needs read access. */
+  /**
+   * Images that stay in S3 (remote sources, local manifests without `imagesDir`); the workflow needs read access.
+   * @default - none: the images travel with the stack
+   */
   readonly images?: ImagesLocation;
   /** For messages: where the data comes from. */
   readonly description: string;

@@ -1,3 +1,5 @@
+import '../shared/offline-guard';
+
 export * from './clock';
 export * from './local-cloud';
 export type { AccountQuotas, ForcedStart, ForcedTraining } from './rekognition/core';

@@ -7,6 +7,10 @@ import * as path from 'path';
 /** What a header tells about an image. `exists: false` also covers an object that cannot be read. */
 export interface ImageProbe {
   exists: boolean;
+  /** Where the image was looked for (a local file path for LocalImageInspector), when the inspector can say. */
+  location?: string;
+  /** Why an image that does not exist could not be read (`no such file`, `permission denied`, ...). */
+  problem?: string;
   bytes?: number;
   format?: 'png' | 'jpeg';
   width?: number;
@@ -26,29 +30,52 @@ const HEADER_BYTES = 64 * 1024;
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
+/** Options of {@link LocalImageInspector}. */
+export interface LocalImageInspectorOptions {
+  /**
+   * The key prefix the folder stands for: with `images/`, key `images/cat/1.png` is `<rootDir>/cat/1.png` (a folder
+   * converted with `--bucket s3://my-bucket/images`). Keys outside the prefix count as missing.
+   * @default '' (the folder stands for the bucket's root)
+   */
+  readonly prefix?: string;
+}
+
 /**
- * Probes images in a local folder that stands for `s3://<bucket>/` of the manifest: key 'a/b.png' is
- * `<rootDir>/a/b.png`. The bucket name is ignored; keys that would leave rootDir count as missing.
+ * Probes images in a local folder that stands for `s3://<bucket>/<prefix>` of the manifest: key 'a/b.png' is
+ * `<rootDir>/a/b.png`. The bucket name is ignored; keys that would leave rootDir count as missing. A probe of a
+ * missing image says which file was tried (`location`) and why it could not be read (`problem`).
  */
 export class LocalImageInspector implements ImageInspector, SyncImageInspector {
-  private readonly root: string;
+  readonly root: string;
+  readonly prefix: string;
 
-  constructor(rootDir: string) {
+  constructor(rootDir: string, options: LocalImageInspectorOptions = {}) {
     this.root = path.resolve(rootDir);
+    const prefix = (options.prefix ?? '').replace(/^\/+/, '');
+    this.prefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
+  }
+
+  /** The local file that stands for `key`, or undefined when the key is outside the prefix or would leave the folder. */
+  fileOf(key: string): string | undefined {
+    if (!key.startsWith(this.prefix)) return undefined;
+    return this.resolve(key.slice(this.prefix.length));
   }
 
   probeSync(_bucket: string, key: string): ImageProbe {
-    const file = this.resolve(key);
-    if (!file) return { exists: false };
+    const file = this.fileOf(key);
+    if (!file) {
+      return { exists: false, problem: key.startsWith(this.prefix) ? `the key leaves ${this.root}` : `the key is outside the prefix ${this.prefix}` };
+    }
     let fd: number;
     try {
       fd = fs.openSync(file, 'r');
-    } catch {
-      return { exists: false };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      return { exists: false, location: file, problem: code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code ?? err) };
     }
     try {
       const stat = fs.fstatSync(fd);
-      if (!stat.isFile()) return { exists: false };
+      if (!stat.isFile()) return { exists: false, location: file, problem: 'not a file' };
       const header = Buffer.alloc(Math.min(HEADER_BYTES, stat.size));
       const n = fs.readSync(fd, header, 0, header.length, 0);
       const probe = probeImageHeader(header.subarray(0, n), stat.size);
@@ -59,9 +86,9 @@ export class LocalImageInspector implements ImageInspector, SyncImageInspector {
           return b.subarray(0, got);
         }, stat.size));
       }
-      return probe;
-    } catch {
-      return { exists: false };
+      return { ...probe, location: file };
+    } catch (err) {
+      return { exists: false, location: file, problem: `cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
     } finally {
       fs.closeSync(fd);
     }

@@ -4,6 +4,7 @@
  */
 import * as fs from 'fs';
 
+import { binaryInputProblem, SNIFF_BYTES } from './sniff';
 import { ErrorCode, MANIFEST_LIMITS } from './types';
 
 /** One physical line of a manifest. */
@@ -44,7 +45,6 @@ export class ManifestFileError extends Error {
 }
 
 const CHUNK_BYTES = 1024 * 1024;
-const SNIFF_BYTES = 8 * 1024;
 const LF = 10;
 const CR = 13;
 
@@ -189,19 +189,10 @@ function checkContent(buf: Buffer, name: string): void {
   checkBinary(buf.subarray(0, SNIFF_BYTES), name);
 }
 
-/** A NUL byte or invalid UTF-8 in the first 8 KiB means a binary file (a sequence cut at the end is fine). */
+/** A known binary signature, a NUL byte or invalid UTF-8 in the first 8 KiB means a binary file. */
 function checkBinary(head: Buffer, name: string): void {
-  let binary = head.indexOf(0) !== -1;
-  if (!binary) {
-    try {
-      new TextDecoder('utf-8', { fatal: true }).decode(head, { stream: true });
-    } catch {
-      binary = true;
-    }
-  }
-  if (binary) {
-    throw new ManifestFileError(`${name} looks like a binary file, not a JSON Lines manifest`, 'ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT');
-  }
+  const problem = binaryInputProblem(head, name, 'a JSON Lines manifest');
+  if (problem !== undefined) throw new ManifestFileError(problem, 'ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT');
 }
 
 /** Counts Unicode code points in UTF-8 bytes (every byte that is not a continuation byte). */

@@ -15,6 +15,11 @@ import { ManifestInput, readManifestLines } from './reader';
 import { LabelCount } from './types';
 import { LineResult, validateManifest, validateManifestSync } from './validator';
 
+/** The test share of a split when none is given: the CLI and the constructs' TestData.split share it. */
+export const DEFAULT_TEST_RATIO = 0.2;
+/** The seed of a split when none is given: the CLI and the constructs' TestData.split share it. */
+export const DEFAULT_SPLIT_SEED = 7;
+
 export interface SplitOptions {
   /** Share of each label's images that goes to the test set, strictly between 0 and 1 (e.g. 0.2). */
   readonly testRatio: number;

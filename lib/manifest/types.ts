@@ -38,6 +38,9 @@ export const MANIFEST_LIMITS = {
 /** How the service reads a manifest: image-level labels, bounding boxes, or neither could be told. */
 export type UseCase = 'IMAGE_LEVEL_LABELS' | 'OBJECT_LOCALIZATION' | 'NOT_DETERMINED';
 
+/** A `creation-date` the service accepts: a date-time, optionally with fractions and a UTC zone (reference §5). */
+export const CREATION_DATE_FORMAT = /^\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{1,2}:\d{1,2}(\.\d{1,9})?(Z|[+-]00:?00)?$/;
+
 export const CLASSIFICATION_TYPE = 'groundtruth/image-classification';
 export const DETECTION_TYPE = 'groundtruth/object-detection';
 
@@ -118,6 +121,8 @@ export interface ManifestIssue {
   readonly annotationIndex?: number;
   /** Our own explanation (e.g. "4097x100 px"); never written into annotated lines, which carry only code and message. */
   readonly detail?: string;
+  /** For ERROR_INVALID_JSON_LINE: the 1-based column (in characters) where the line stops being JSON. */
+  readonly column?: number;
 }
 
 export interface LabelCount {

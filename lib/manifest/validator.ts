@@ -5,9 +5,11 @@
  */
 import { HashSet64 } from './hash-set';
 import { ImageInspector, ImageProbe, SyncImageInspector } from './image';
+import { findJsonSyntaxError, formatJsonSyntaxError } from './json-error';
 import { forEachManifestLine, isBlank, ManifestInput, ManifestLine, splitLines } from './reader';
 import {
   CLASSIFICATION_TYPE,
+  CREATION_DATE_FORMAT,
   DETECTION_TYPE,
   ErrorCode,
   ErrorLevel,
@@ -110,7 +112,6 @@ export interface PairValidation {
 const S3_URI = /^s3:\/\/([^/\s]+)\/(.+)$/s;
 // [inferred] "UTC date-time": ISO 8601 date and time ('T' or, as COCO's date_captured has it, a space), optional
 // fraction, and no zone, 'Z' or a zero offset. Other offsets are not UTC and are refused.
-const CREATION_DATE = /^\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{1,2}:\d{1,2}(\.\d{1,9})?(Z|[+-]00:?00)?$/;
 const MAX_BUCKETS_LISTED = 100;
 
 type Json = Record<string, unknown>;
@@ -190,9 +191,20 @@ class Pending {
     this.result.warnings.push(issue(this.result.lineNumber, code, attribute === undefined ? 'line' : 'attribute', undefined, attribute));
   }
 
-  drop(code: ErrorCode): Pending {
+  drop(code: ErrorCode, detail?: string): Pending {
     this.result.dropped = true;
-    this.error(code, 'line');
+    this.error(code, 'line', undefined, undefined, undefined, detail);
+    return this;
+  }
+
+  /** Drops a line that is not JSON, saying where and why (the column and reason of the first syntax error). */
+  dropInvalidJson(text: string): Pending {
+    const e = findJsonSyntaxError(text);
+    if (e === undefined) return this.drop('ERROR_INVALID_JSON_LINE');
+    this.result.dropped = true;
+    this.result.errors.push({ ...issue(this.result.lineNumber, 'ERROR_INVALID_JSON_LINE', 'line', undefined, undefined, undefined,
+      formatJsonSyntaxError(e, true)), column: e.column });
+    this.lineErrors++;
     return this;
   }
 
@@ -271,9 +283,9 @@ export class ManifestValidator {
     try {
       obj = JSON.parse(line.text);
     } catch {
-      return p.drop('ERROR_INVALID_JSON_LINE');
+      return p.dropInvalidJson(line.text);
     }
-    if (!isObject(obj)) return p.drop('ERROR_INVALID_JSON_LINE');
+    if (!isObject(obj)) return p.drop('ERROR_INVALID_JSON_LINE', 'the line is JSON but not an object');
     const ref = obj['source-ref'];
     if (ref === undefined) return p.drop('ERROR_MISSING_SOURCE_REF');
     const m = typeof ref === 'string' ? S3_URI.exec(ref) : null;
@@ -513,7 +525,7 @@ export class ManifestValidator {
     const human = meta['human-annotated'];
     if (human !== 'yes' && human !== 'no') return 'human-annotated must be "yes" or "no"';
     const date = meta['creation-date'];
-    if (typeof date !== 'string' || !CREATION_DATE.test(date)) return 'creation-date must be a UTC date-time such as 2020-03-06T17:46:39.176';
+    if (typeof date !== 'string' || !CREATION_DATE_FORMAT.test(date)) return 'creation-date must be a UTC date-time such as 2020-03-06T17:46:39.176';
     return undefined;
   }
 
@@ -649,7 +661,10 @@ export class ManifestValidator {
 
   private checkImage(p: Pending, probe: ImageProbe): void {
     const fail = (code: ErrorCode, detail: string): void => p.error(code, 'line', undefined, undefined, undefined, detail);
-    if (!probe.exists) return fail('ERROR_INVALID_IMAGE', 'the image does not exist or cannot be read');
+    if (!probe.exists) {
+      const why = probe.problem ?? 'the image does not exist or cannot be read';
+      return fail('ERROR_INVALID_IMAGE', probe.location === undefined ? why : `${why}: ${probe.location}`);
+    }
     if (!probe.format) return fail('ERROR_INVALID_IMAGE', 'not a PNG or JPEG image');
     if (probe.bytes !== undefined && probe.bytes > MANIFEST_LIMITS.maxImageBytes) {
       return fail('ERROR_INVALID_IMAGE', `${probe.bytes} bytes; at most ${MANIFEST_LIMITS.maxImageBytes}`);
@@ -684,6 +699,7 @@ function issueJson(i: ManifestIssue): ManifestIssue {
   if (i.attribute !== undefined) out.attribute = i.attribute;
   if (i.annotationIndex !== undefined) out.annotationIndex = i.annotationIndex;
   if (i.detail !== undefined) out.detail = i.detail;
+  if (i.column !== undefined) out.column = i.column;
   return out;
 }
 

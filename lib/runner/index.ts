@@ -1,4 +1,6 @@
 // The offline runner: deploy, update and destroy a synthesized cloud assembly against the emulator and local S3.
+import '../shared/offline-guard';
+
 export * from './assembly';
 export * from './custom-resources';
 export * from './executions';

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { PNG } from 'pngjs';
 
 import { main } from '../../lib/cli/main';
+import { DEFAULT_SPLIT_SEED } from '../../lib/data/test-data';
 import { memoryIo } from './memory-io';
 
 const META = '"confidence":1,"human-annotated":"yes","creation-date":"2024-01-01T00:00:00","type":"groundtruth/image-classification"';
@@ -138,12 +139,55 @@ describe('custom-labels manifest', () => {
     });
 
     test('a binary file: exit 2, one line', async () => {
-      const file = write('image.png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0, 1, 2, 3]));
-      expectOneLineError(await run('validate', file), 2, 'looks like a binary file, not a JSON Lines manifest');
+      const file = write('image.png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]));
+      expectOneLineError(await run('validate', file), 2, 'is not a text file (it looks like a PNG image); a JSON Lines manifest is expected');
     });
 
     test('an unknown flag: exit 2, one line', async () => {
       expectOneLineError(await run('validate', valid(), '--bogus'), 2, "Unknown option '--bogus'");
+    });
+
+    test('an invalid JSON line: the column and the reason, in text and JSON', async () => {
+      // GIVEN a manifest whose second line misses a comma between two members
+      const file = write('bad.manifest', [line('a.jpg', 'cat'), '{"source-ref":"s3://bkt/b.jpg" "l":0}', line('c.jpg', 'dog')].join('\n') + '\n');
+      // WHEN / THEN the text report names the column and what was expected there
+      const text = await run('validate', file);
+      expect(text.stdout).toContain("line 2: column 32: expected ',' or '}' after a property value, got '\"'");
+      // AND the JSON report carries the column for machines
+      const json = JSON.parse((await run('validate', file, '--format', 'json')).stdout) as { errors: Array<Record<string, unknown>> };
+      expect(json.errors.find((e) => e.code === 'ERROR_INVALID_JSON_LINE')).toMatchObject({ line: 2, column: 32 });
+    });
+
+    describe('--image-root', () => {
+      function png(): Buffer {
+        const image = new PNG({ width: 64, height: 64 });
+        return PNG.sync.write(image);
+      }
+
+      test('after convert --bucket s3://bucket/images: the path tried, and the --image-prefix that fixes it', async () => {
+        // GIVEN images converted with a prefix, as the README shows
+        for (const f of ['cat/1.png', 'cat/2.png', 'dog/3.png', 'dog/4.png']) write(`images/${f}`, png());
+        expect((await run('convert', '--from', 'folders', 'images', '--bucket', 's3://my-bucket/images', '--out', 'train.manifest')).code).toBe(0);
+        // WHEN validated with the images folder as the root
+        const r = await run('validate', 'train.manifest', '--image-root', 'images');
+        // THEN each error names the local file tried
+        expect(r.code).toBe(1);
+        expect(r.stdout).toContain(`line 1: no such file: ${path.join(dir, 'images', 'images', 'cat', '1.png')}`);
+        // AND one hint line says what to do
+        expect(r.stderr).toBe('hint: 4 image(s) not found under --image-root; s3://my-bucket/images/cat/1.png was looked for at '
+          + `${path.join(dir, 'images', 'images', 'cat', '1.png')}; ${path.join(dir, 'images')} holds cat/1.png: it stands for `
+          + 's3://my-bucket/images/, so add --image-prefix images/\n');
+        // AND following the hint validates the images
+        const fixed = await run('validate', 'train.manifest', '--image-root', 'images', '--image-prefix', 'images/');
+        expect(fixed.stderr).toBe('');
+        expect(fixed.code).toBe(0);
+        // AND so does the parent folder, which stands for the bucket's root
+        expect((await run('validate', 'train.manifest', '--image-root', '.')).code).toBe(0);
+      });
+
+      test('--image-prefix needs --image-root', async () => {
+        expectOneLineError(await run('validate', valid(), '--image-prefix', 'x/'), 2, 'validate: --image-prefix needs --image-root');
+      });
     });
 
     test('a missing file argument, a bad format and a missing image root: exit 2', async () => {
@@ -202,7 +246,7 @@ describe('custom-labels manifest', () => {
       expect(r.code).toBe(0);
       expect(JSON.parse(r.stdout)).toEqual({
         out: path.join(dir, 'o.manifest'), lines: 2, labels: { cat: { images: 1, boxes: 0 }, dog: { images: 1, boxes: 0 } },
-        skipped: [{ item: 'row 4', reason: 'no label for c.jpg (expected image,label[,label...])' }],
+        skipped: [{ item: 'row 4', reason: 'no label for c.jpg (expected image,label[,label...])' }], warnings: [], written: true,
       });
     });
 
@@ -223,12 +267,65 @@ describe('custom-labels manifest', () => {
         ['source-ref', 'j-0', 'j-0-metadata', 'j-1', 'j-1-metadata']);
     });
 
-    test('nothing converted: exit 1 and no output file', async () => {
+    test('nothing converted: exit 1, the reasons, then one error line; no output file, and no "wrote" line', async () => {
       const csv = write('empty.csv', 'image,label\na.jpg\n');
       const r = await run('convert', '--from', 'csv', csv, '--bucket', 's3://bkt', '--out', 'o.manifest');
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain('no manifest line was produced from');
+      expect(r.stderr).toBe('skipped 1:\n  row 2: no label for a.jpg (expected image,label[,label...])\n'
+        + `custom-labels manifest convert: no manifest line was produced from ${csv}; ${path.join(dir, 'o.manifest')} was not written\n`);
       expect(fs.existsSync(path.join(dir, 'o.manifest'))).toBe(false);
+      // AND in JSON, written is false
+      const json = await run('convert', '--from', 'csv', csv, '--bucket', 's3://bkt', '--out', 'o.manifest', '--format', 'json');
+      expect(JSON.parse(json.stdout)).toMatchObject({ written: false, lines: 0 });
+    });
+
+    test('deterministic: the same input twice gives the same bytes; --creation-date sets the date', async () => {
+      // GIVEN one folder converted twice (a while apart, as a user would)
+      const root = images();
+      await run('convert', '--from', 'folders', root, '--bucket', 's3://bkt', '--out', 'a.manifest');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await run('convert', '--from', 'folders', root, '--bucket', 's3://bkt', '--out', 'b.manifest');
+      // THEN the manifests are byte-identical, with the fixed default date
+      const a = fs.readFileSync(path.join(dir, 'a.manifest'), 'utf8');
+      expect(fs.readFileSync(path.join(dir, 'b.manifest'), 'utf8')).toBe(a);
+      expect(a).toContain('"creation-date":"2020-01-01T00:00:00.000"');
+      // AND --creation-date overrides it, for every converter
+      const csv = write('l.csv', 'a.jpg,cat\nb.jpg,dog\n');
+      expect((await run('convert', '--from', 'csv', csv, '--bucket', 's3://bkt', '--out', 'c.manifest', '--creation-date', '2024-05-01T12:00:00.000')).code)
+        .toBe(0);
+      expect(fs.readFileSync(path.join(dir, 'c.manifest'), 'utf8')).toContain('"creation-date":"2024-05-01T12:00:00.000"');
+      expectOneLineError(await run('convert', '--from', 'csv', csv, '--bucket', 's3://bkt', '--out', 'd.manifest', '--creation-date', 'yesterday'), 2,
+        'convert: --creation-date must be a UTC date-time such as 2024-05-01T12:00:00.000, got: yesterday');
+    });
+
+    test.each(['csv', 'coco', 'gt-multilabel'])('--from %s of a PNG: exit 2, one line naming what it is, no output file', async (from) => {
+      const image = write('photo.png', Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from('\n\r\n{"x":1}\n'),
+        Buffer.alloc(64, 7)]));
+      const r = await run('convert', '--from', from, image, '--bucket', 's3://bkt', '--out', 'o.manifest');
+      expectOneLineError(r, 2, `${image} is not a text file (it looks like a PNG image)`);
+      // no raw bytes of the image in the message: only printable ASCII and the newline that ends it
+      expect([...r.stderr.trimEnd()].every((c) => c >= ' ' && c <= '~')).toBe(true);
+      expect(fs.existsSync(path.join(dir, 'o.manifest'))).toBe(false);
+    });
+
+    test('--from folders of a file: exit 2, one line', async () => {
+      const image = write('photo.png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+      expectOneLineError(await run('convert', '--from', 'folders', image, '--bucket', 's3://bkt', '--out', 'o.manifest'), 2,
+        `${image} is not a folder (expected <root>/<label>/<image>)`);
+    });
+
+    test('COCO: a category no annotation uses is named in a warning', async () => {
+      const coco = write('coco.json', JSON.stringify({
+        images: [{ id: 1, file_name: 'a.jpg', width: 100, height: 100 }],
+        annotations: [{ id: 1, image_id: 1, category_id: 1, bbox: [1, 1, 50, 50] }, { id: 2, image_id: 1, category_id: 3, bbox: [0, 0, 500, 5] }],
+        categories: [{ id: 1, name: 'box' }, { id: 2, name: 'ghost' }, { id: 3, name: 'huge' }],
+      }));
+      const r = await run('convert', '--from', 'coco', coco, '--bucket', 's3://bkt', '--out', 'c.manifest');
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain('warning: category 2 "ghost" is not in the manifest: no annotation uses it\n');
+      expect(r.stderr).toContain('warning: category 3 "huge" is not in the manifest: none of its 1 annotation(s) could be used (see skipped)\n');
+      const json = await run('convert', '--from', 'coco', coco, '--bucket', 's3://bkt', '--out', 'c.manifest', '--format', 'json');
+      expect((JSON.parse(json.stdout) as { warnings: string[] }).warnings).toHaveLength(2);
     });
 
     test('a missing input folder: exit 2, one line, no output file', async () => {
@@ -237,9 +334,10 @@ describe('custom-labels manifest', () => {
       expect(fs.readdirSync(dir)).toEqual([]);
     });
 
-    test('an invalid COCO file: exit 1, one line', async () => {
-      const bad = write('bad.json', '{"images": [');
-      expectOneLineError(await run('convert', '--from', 'coco', bad, '--bucket', 's3://bkt', '--out', 'o.manifest'), 1, 'the COCO file is not valid JSON');
+    test('an invalid COCO file: exit 1, one line with the line and column', async () => {
+      const bad = write('bad.json', '{\n  "images": [],\n  "annotations": [}\n');
+      expectOneLineError(await run('convert', '--from', 'coco', bad, '--bucket', 's3://bkt', '--out', 'o.manifest'), 1,
+        "the COCO file is not valid JSON: line 3, column 19: unexpected '}', a value was expected");
     });
 
     test('missing or bad flags: exit 2, one line', async () => {
@@ -298,11 +396,31 @@ describe('custom-labels manifest', () => {
       expectOneLineError(await run('split', 'missing', '--out-train', 'a', '--out-test', 'b'), 2, 'manifest not found');
     });
 
-    test('a side left empty: exit 1', async () => {
+    test('a side left empty: exit 1, and neither file is written', async () => {
       const one = write('one.manifest', line('a.jpg', 'cat') + '\n');
       const r = await run('split', one, '--out-train', 'a', '--out-test', 'b');
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain('the testing manifest is empty');
+      expect(r.stderr.trimEnd().split('\n').pop()).toBe('custom-labels manifest split: the testing manifest would be empty; '
+        + `neither ${path.join(dir, 'a')} nor ${path.join(dir, 'b')} was written`);
+      expect(r.stderr).not.toContain('->');
+      expect(fs.readdirSync(dir)).toEqual(['one.manifest']);
+    });
+
+    test('the seed defaults to 7, as TestData.split in the constructs', async () => {
+      const file = big();
+      await run('split', file, '--out-train', 'd1', '--out-test', 'd2');
+      await run('split', file, '--seed', String(DEFAULT_SPLIT_SEED), '--out-train', 's1', '--out-test', 's2');
+      await run('split', file, '--seed', '0', '--out-train', 'z1', '--out-test', 'z2');
+      expect(DEFAULT_SPLIT_SEED).toBe(7);
+      const read = (f: string): string => fs.readFileSync(path.join(dir, f), 'utf8');
+      expect(read('d2')).toBe(read('s2'));
+      expect(read('z2')).not.toBe(read('s2'));
+      expect((await run('split', '--help')).stdout).toContain('(default 7, as TestData.split in the constructs)');
+    });
+
+    test('a negative number reaches the check: a real message, not "argument is ambiguous"', async () => {
+      expectOneLineError(await run('split', big(), '--test-ratio', '-0.2', '--out-train', 'a', '--out-test', 'b'), 2,
+        'split: --test-ratio must be between 0 and 1 (exclusive), got: -0.2');
     });
   });
 });

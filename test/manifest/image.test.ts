@@ -57,10 +57,11 @@ describe('LocalImageInspector', () => {
     try {
       expect(inspector.probeSync('any-bucket', 'a/b.png')).toMatchObject({ exists: true, format: 'png', width: 64, height: 64 });
       expect(await inspector.probe('any-bucket', 'a/b.png')).toMatchObject({ exists: true, format: 'png', width: 64 });
-      expect(inspector.probeSync('b', 'a/none.png')).toEqual({ exists: false });
-      expect(inspector.probeSync('b', 'a')).toEqual({ exists: false });
-      expect(inspector.probeSync('b', `../${path.basename(dir)}-outside.png`)).toEqual({ exists: false });
-      expect(await inspector.probe('b', 'a/none.png')).toEqual({ exists: false });
+      // A miss says which local file was tried, and why it could not be read
+      expect(inspector.probeSync('b', 'a/none.png')).toEqual({ exists: false, location: path.join(dir, 'a', 'none.png'), problem: 'no such file' });
+      expect(inspector.probeSync('b', 'a')).toEqual({ exists: false, location: path.join(dir, 'a'), problem: 'not a file' });
+      expect(inspector.probeSync('b', `../${path.basename(dir)}-outside.png`)).toEqual({ exists: false, problem: `the key leaves ${dir}` });
+      expect(await inspector.probe('b', 'a/none.png')).toMatchObject({ exists: false, location: path.join(dir, 'a', 'none.png') });
     } finally {
       fs.rmSync(path.join(path.dirname(dir), `${path.basename(dir)}-outside.png`));
     }

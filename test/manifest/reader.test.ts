@@ -133,9 +133,10 @@ describe('readManifestLines and splitLines', () => {
     fs.writeFileSync(nul, Buffer.from([0x7b, 0x00, 0x7d, 0x0a]));
     const bad = path.join(dir, 'b.bin');
     fs.writeFileSync(bad, Buffer.concat([Buffer.from('{"a":'), Buffer.from([0xc3, 0x28]), Buffer.from('}\n')]));
-    await expect(collect(nul)).rejects.toThrow(`${nul} looks like a binary file, not a JSON Lines manifest`);
-    await expect(collect(bad)).rejects.toThrow(`${bad} looks like a binary file, not a JSON Lines manifest`);
-    expect(() => [...splitLines(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0]))]).toThrow('the manifest looks like a binary file');
+    await expect(collect(nul)).rejects.toThrow(`${nul} is not a text file (it looks like binary data); a JSON Lines manifest is expected`);
+    await expect(collect(bad)).rejects.toThrow(`${bad} is not a text file (it looks like binary data); a JSON Lines manifest is expected`);
+    expect(() => [...splitLines(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]))])
+      .toThrow('the manifest is not a text file (it looks like a PNG image); a JSON Lines manifest is expected');
   });
 
   test('a multi-byte character cut by the 8 KiB sniff window is not mistaken for binary', async () => {

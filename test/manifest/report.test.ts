@@ -18,7 +18,7 @@ describe('formatReportText', () => {
     expect(text).toContain('lines: 13 total, 9 valid, 3 invalid, 1 ignored');
     expect(text).toMatch(/label0\s+5 images, 5 boxes/);
     expect(text).toContain('ERROR_INVALID_JSON_LINE (3): The JSON Line has an invalid format.');
-    expect(text).toMatch(/line 9\n\s+line 10\n\s+line 11\n/);
+    expect(text).toMatch(/line 9: column 2: .*\n\s+line 10: column 2: .*\n\s+line 11: column 2: .*\n/);
     expect(text).toMatch(/ERROR_INVALID_BOUNDING_BOX: The bounding box has off frame values\.\n\s+line 12 \(bounding-box, annotation 1\): box -4,10/);
     expect(text).toMatch(/WARNING_UNANNOTATED_RECORD: Record is unannotated\.\n\s+line 13/);
     // 3 invalid of 12 counted lines is over 20%: the file-level error comes first
@@ -29,7 +29,7 @@ describe('formatReportText', () => {
     const content = manifest([...clsLines(40, ['a', 'b']), ...Array.from({ length: 7 }, () => '{')]);
     const text = formatReportText(validateManifestSync(content), { maxPerCode: 3 });
     expect(text).toContain('ERROR_INVALID_JSON_LINE (7)');
-    expect(text).toMatch(/line 41\n\s+line 42\n\s+line 43\n\s+\.\.\. and 4 more/);
+    expect(text).toMatch(/line 41: .*\n\s+line 42: .*\n\s+line 43: .*\n\s+\.\.\. and 4 more/);
     expect(text).not.toContain('line 44');
   });
 

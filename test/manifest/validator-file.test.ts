@@ -188,7 +188,8 @@ describe('report shape and the async wrappers', () => {
     const json = JSON.parse(JSON.stringify(v)) as Record<string, unknown>;
     expect(Object.keys(json)).toEqual(['valid', 'useCase', 'totalLines', 'validLines', 'invalidLines', 'ignoredLines', 'labels', 'errors', 'warnings']);
     expect(json.labels).toEqual({ cat: { images: 2, boxes: 0 }, dog: { images: 2, boxes: 0 } });
-    expect(json.errors).toEqual([{ line: 5, code: 'ERROR_INVALID_JSON_LINE', message: 'The JSON Line has an invalid format.', level: 'line' }]);
+    expect(json.errors).toEqual([{ line: 5, code: 'ERROR_INVALID_JSON_LINE', message: 'The JSON Line has an invalid format.', level: 'line',
+      detail: "column 2: expected a double-quoted property name, got 'n'", column: 2 }]);
     expect(json.warnings).toEqual([{ line: 6, code: 'WARNING_UNANNOTATED_RECORD', message: 'Record is unannotated.', level: 'line' }]);
   });
 

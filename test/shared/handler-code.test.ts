@@ -48,4 +48,23 @@ describe('handler code', () => {
     expect((code as lambda.AssetCode).path).toBe(handlerBundleDir('teardown'));
     expect(code.bind(new Stack()).s3Location).toBeDefined();
   });
+
+  test('each asset folder holds index.js only: no source map is uploaded with a function', () => {
+    const handlers = fs.readdirSync(path.join(packageRoot(), 'lambda'));
+    expect(handlers.length).toBeGreaterThanOrEqual(5);
+    for (const name of handlers) {
+      expect(fs.readdirSync(handlerBundleDir(name))).toEqual(['index.js']);
+      expect(fs.readFileSync(path.join(handlerBundleDir(name), 'index.js'), 'utf8')).not.toContain('sourceMappingURL');
+      // the maps exist for contributors, outside the asset folders (and outside the package)
+      expect(fs.existsSync(path.join(packageRoot(), 'dist', 'lambda-maps', name, 'index.js.map'))).toBe(true);
+    }
+  });
+
+  test('the licenses of the code bundled into the handlers sit beside the bundles', () => {
+    const text = fs.readFileSync(path.join(packageRoot(), 'dist', 'lambda-bundles', 'THIRD-PARTY-LICENSES.txt'), 'utf8');
+    const sdk = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'node_modules', '@aws-sdk', 'client-rekognition', 'package.json'), 'utf8')) as { version: string };
+    expect(text).toContain(`@aws-sdk/client-rekognition@${sdk.version}  Apache-2.0`);
+    expect(text).toContain('Apache License');
+    expect(text).toMatch(/Applies to: .*@aws-sdk\/client-rekognition@/);
+  });
 });

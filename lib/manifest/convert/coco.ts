@@ -19,10 +19,11 @@
  */
 import * as fs from 'node:fs';
 
+import { findJsonSyntaxError, formatJsonSyntaxError } from '../json-error';
 import { DETECTION_TYPE } from '../types';
 import { AnnotationColumns, CocoColumns, ImageColumns, scanCoco } from './coco-bytes';
-import { ByteLines, ByteWriter, ConvertError, ConvertOptions, ConvertSource, ConvertSummary, imageKey, isContent, labelProblem, openForReading,
-  putAscii, putBytes, putNumber, resolveStamp, SeenImages, sourceRefOf, Stamp, SummaryBuilder } from './common';
+import { assertText, ByteLines, ByteWriter, ConvertError, ConvertOptions, ConvertSource, ConvertSummary, imageKey, isContent, labelProblem,
+  openForReading, putAscii, putBytes, putNumber, resolveStamp, SeenImages, sourceRefOf, Stamp, SummaryBuilder } from './common';
 
 const MAX_BOXES = 50;
 const DATE = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?)/;
@@ -47,6 +48,7 @@ function parseCoco(source: ConvertSource): CocoColumns {
       fs.closeSync(openForReading(source));
       bytes = fs.readFileSync(source);
     }
+    assertText(bytes, Buffer.isBuffer(source) ? 'the COCO content' : source, 'a COCO JSON file');
     const columns = scanCoco(bytes);
     if (columns !== undefined) return columns;
     text = bytes.toString('utf8');
@@ -54,8 +56,10 @@ function parseCoco(source: ConvertSource): CocoColumns {
   let doc: unknown;
   try {
     doc = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-  } catch (err) {
-    throw new ConvertError(`the COCO file is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+  } catch {
+    // JSON.parse's message gives a byte position at best, and may quote the input: say line and column instead.
+    const e = findJsonSyntaxError(text);
+    throw new ConvertError(`the COCO file is not valid JSON: ${e === undefined ? 'it cannot be parsed' : formatJsonSyntaxError(e)}`);
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw new ConvertError('the COCO file must be a JSON object with images, annotations and categories arrays');
@@ -177,6 +181,8 @@ interface Prepared {
   annCat: Int32Array;
   /** x, y, width, height per annotation; NaN when the bbox is not four numbers. */
   bbox: Float64Array;
+  /** Annotations that name each category (by position in `cats`), usable or not. */
+  catAnnotations: Int32Array;
 }
 
 // prepare's loops are separate functions: each gets optimised on its own, quickly (one big function would be
@@ -185,7 +191,7 @@ function prepare(source: ConvertSource, summary: SummaryBuilder): Prepared {
   const coco = parseCoco(source);
   const { cats, index } = categoriesOf(coco.categories, summary);
   const images = imagesOf(coco.images);
-  const annotations = annotationsOf(coco.annotations, images.index, index, coco.images.count, summary);
+  const annotations = annotationsOf(coco.annotations, images.index, index, coco.images.count, cats.length, summary);
   return { cats, images: coco.images.count, imageIds: coco.images.ids, fileNames: coco.images.fileNames, widths: images.widths,
     heights: images.heights, dates: coco.images.dates, ...annotations };
 }
@@ -238,9 +244,10 @@ function imagesOf(c: ImageColumns): { index: IdIndex; widths: Float64Array; heig
 }
 
 /** Annotations grouped by image once, in linear time (counting sort into one flat index array). */
-function annotationsOf(c: AnnotationColumns, imageIndex: IdIndex, categoryIndex: IdIndex, images: number, summary: SummaryBuilder):
-  Pick<Prepared, 'start' | 'byImage' | 'annIds' | 'annCat' | 'bbox'> {
+function annotationsOf(c: AnnotationColumns, imageIndex: IdIndex, categoryIndex: IdIndex, images: number, categories: number,
+  summary: SummaryBuilder): Pick<Prepared, 'start' | 'byImage' | 'annIds' | 'annCat' | 'bbox' | 'catAnnotations'> {
   const nAnn = c.count;
+  const catAnnotations = new Int32Array(categories);
   const annImage = new Int32Array(nAnn).fill(-1);
   const annCat = new Int32Array(nAnn);
   const start = new Int32Array(images + 1);
@@ -253,6 +260,7 @@ function annotationsOf(c: AnnotationColumns, imageIndex: IdIndex, categoryIndex:
     }
     const categoryId = c.categoryIds[i];
     const cat = isId(categoryId) ? categoryIndex.get(categoryId) : undefined;
+    if (cat !== undefined) catAnnotations[cat]++;
     if (cat === undefined) {
       summary.skip(annotationItem(c.ids[i], i), `category_id ${JSON.stringify(categoryId ?? null)} is not in categories[]`);
       continue;
@@ -265,7 +273,7 @@ function annotationsOf(c: AnnotationColumns, imageIndex: IdIndex, categoryIndex:
   const byImage = new Int32Array(start[images]);
   const fill = start.slice(0, images);
   for (let i = 0; i < nAnn; i++) if (annImage[i] >= 0) byImage[fill[annImage[i]]++] = i;
-  return { start, byImage, annIds: c.ids, annCat, bbox: c.bbox };
+  return { start, byImage, annIds: c.ids, annCat, bbox: c.bbox, catAnnotations };
 }
 
 const WIDTH = enc(',"bounding-box":{"image_size":[{"width":');
@@ -302,6 +310,8 @@ class CocoLines {
   private readonly mark: Int32Array;
   private readonly boxesOf: Int32Array;
   private readonly used: number[] = [];
+  /** Lines written per category. */
+  private readonly catLines: Int32Array;
   // The line's usable boxes: category; top, left, width, height.
   private boxCats = new Int32Array(64);
   private boxes = new Float64Array(4 * 64);
@@ -316,6 +326,7 @@ class CocoLines {
     this.lastDateBytes = this.defaultDate;
     this.mark = new Int32Array(this.p.cats.length).fill(-1);
     this.boxesOf = new Int32Array(this.p.cats.length);
+    this.catLines = new Int32Array(this.p.cats.length);
   }
 
   /** Writes the line of image i into `out` (true), or lists why it has none (false). */
@@ -369,7 +380,15 @@ class CocoLines {
     return true;
   }
 
+  /** The summary, with a warning for each category that ended up in no line: its label is not in the manifest. */
   result(): ConvertSummary {
+    const { cats, catAnnotations } = this.p;
+    for (let c = 0; c < cats.length; c++) {
+      if (this.catLines[c] > 0) continue;
+      const n = catAnnotations[c];
+      this.summary.warn(`category ${cats[c].classId} ${JSON.stringify(cats[c].name)} is not in the manifest: `
+        + (n === 0 ? 'no annotation uses it' : `none of its ${n} annotation(s) could be used (see skipped)`));
+    }
     return this.summary.result();
   }
 
@@ -461,6 +480,7 @@ class CocoLines {
     for (let u = 0; u < used.length; u++) {
       const c = used[u];
       this.summary.label(cats[c].name, 1, boxesOf[c]);
+      this.catLines[c]++;
       if (u > 0) o[q++] = 44;
       q = putBytes(o, q, cats[c].fragment);
     }

@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 
 import { HashSet64 } from '../hash-set';
-import { CLASSIFICATION_TYPE, MANIFEST_LIMITS } from '../types';
+import { binaryInputProblem } from '../sniff';
+import { CLASSIFICATION_TYPE, CREATION_DATE_FORMAT, MANIFEST_LIMITS } from '../types';
 
 /** Where the converted images live and how the generated lines are stamped. */
 export interface ConvertOptions {
@@ -19,8 +20,10 @@ export interface ConvertOptions {
    */
   readonly prefix?: string;
   /**
-   * `creation-date` of the generated lines (COCO uses `date_captured` when an image has one).
-   * @default now, as `YYYY-MM-DDTHH:MM:SS.sss` (UTC, the form of the service's examples)
+   * `creation-date` of the generated lines (COCO uses `date_captured` when an image has one), a UTC date-time such
+   * as `2024-05-01T12:00:00.000`. A fixed default keeps conversions deterministic: the same input gives the same
+   * manifest, byte for byte, so a stack fed with it trains nothing new. The service does not use the date.
+   * @default DEFAULT_CREATION_DATE (`2020-01-01T00:00:00.000`)
    */
   readonly creationDate?: string;
   /**
@@ -42,6 +45,8 @@ export interface ConvertSummary {
   labels: Record<string, ConvertLabelCount>;
   /** Inputs that produced no line (or lost an annotation), each with the reason. */
   skipped: Array<{ item: string; reason: string }>;
+  /** What was converted but deserves a look (a COCO category no box uses, ...), one sentence each. */
+  warnings: string[];
 }
 
 /** Input that cannot be converted at all (bad JSON, not a COCO file, ...). `code` is 'ENOENT'-like for I/O problems. */
@@ -70,9 +75,19 @@ export function normalizePrefix(prefix: string | undefined): string {
   return p === '' || p.endsWith('/') ? p : `${p}/`;
 }
 
-/** `now` in the form of the service's examples: ISO without the zone letter (the value is UTC). */
-export function defaultCreationDate(): string {
-  return new Date().toISOString().slice(0, 23);
+/**
+ * The `creation-date` converters write unless told otherwise: fixed, so that converting the same input twice gives
+ * the same manifest (a date taken from the clock would make every conversion a new manifest, hence a new training).
+ */
+export const DEFAULT_CREATION_DATE = '2020-01-01T00:00:00.000';
+
+
+function creationDateOption(date: string | undefined): string {
+  if (date === undefined) return DEFAULT_CREATION_DATE;
+  if (!CREATION_DATE_FORMAT.test(date)) {
+    throw new ConvertError(`creationDate must be a UTC date-time such as 2024-05-01T12:00:00.000, got: ${JSON.stringify(date)}`, 'EINVAL');
+  }
+  return date;
 }
 
 /** Resolved options the line builders need. */
@@ -91,7 +106,7 @@ export function resolveStamp(options: ConvertOptions, converter: string): Stamp 
   return {
     bucket,
     prefix: normalizePrefix(options.prefix),
-    creationDate: options.creationDate ?? defaultCreationDate(),
+    creationDate: creationDateOption(options.creationDate),
     jobName: options.jobName ?? `custom-labels/${converter}`,
   };
 }
@@ -125,7 +140,7 @@ export function sourceRefFor(stamp: Stamp, path: string): string | undefined {
 
 /** Collects label counts and skipped items while lines are generated. */
 export class SummaryBuilder {
-  private readonly summary: ConvertSummary = { lines: 0, labels: {}, skipped: [] };
+  private readonly summary: ConvertSummary = { lines: 0, labels: {}, skipped: [], warnings: [] };
 
   line(labels: Iterable<string>, boxes?: Iterable<string>): void {
     this.summary.lines++;
@@ -146,6 +161,15 @@ export class SummaryBuilder {
 
   skip(item: string, reason: string): void {
     this.summary.skipped.push({ item, reason });
+  }
+
+  warn(message: string): void {
+    this.summary.warnings.push(message);
+  }
+
+  /** Images and boxes counted so far for a label (zero when none). */
+  counted(label: string): ConvertLabelCount {
+    return this.summary.labels[label] ?? { images: 0, boxes: 0 };
   }
 
   result(): ConvertSummary {
@@ -251,8 +275,21 @@ const CHUNK = 64 * 1024;
 /** Lines are written in batches of about this many characters: fewer, larger writes cost far less than many small ones. */
 export const WRITE_BATCH = 512 * 1024;
 
-/** A file's text in chunks, read synchronously with constant memory (converters' sync cores run at synth time). */
-export function* readTextChunksSync(path: string, onProgress?: (bytesRead: number, totalBytes?: number) => void): Generator<string> {
+/**
+ * Refuses binary input (an image, an archive) with one line: `<name> is not a text file (it looks like a PNG image);
+ * <expected> is expected`. `head` is the input's first bytes (at least its first chunk).
+ */
+export function assertText(head: Uint8Array, name: string, expected: string): void {
+  const problem = binaryInputProblem(head, name, expected);
+  if (problem !== undefined) throw new ConvertError(problem, 'EBINARY');
+}
+
+/**
+ * A file's text in chunks, read synchronously with constant memory (converters' sync cores run at synth time).
+ * Binary content is refused (see assertText): `expected` names what the file should be, e.g. `a CSV file`.
+ */
+export function* readTextChunksSync(path: string, expected: string, onProgress?: (bytesRead: number, totalBytes?: number) => void):
+  Generator<string> {
   const fd = openForReading(path);
   try {
     const total = fs.fstatSync(fd).size;
@@ -262,6 +299,7 @@ export function* readTextChunksSync(path: string, onProgress?: (bytesRead: numbe
     for (;;) {
       const n = fs.readSync(fd, buf, 0, CHUNK, null);
       if (n === 0) break;
+      if (read === 0) assertText(buf.subarray(0, n), path, expected);
       read += n;
       onProgress?.(read, total);
       yield decoder.write(buf.subarray(0, n));

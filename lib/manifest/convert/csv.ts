@@ -17,8 +17,8 @@ import * as fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 
 import { MANIFEST_LIMITS } from '../types';
-import { ByteLines, ByteWriter, ClassificationLines, ConvertLabelCount, ConvertOptions, ConvertSource, ConvertSummary, imageKey, isContent,
-  labelProblem, openForReading, readTextChunksSync, resolveStamp, SeenImages, sourceRefOf, Stamp, SummaryBuilder } from './common';
+import { assertText, ByteLines, ByteWriter, ClassificationLines, ConvertLabelCount, ConvertOptions, ConvertSource, ConvertSummary, imageKey,
+  isContent, labelProblem, openForReading, readTextChunksSync, resolveStamp, SeenImages, sourceRefOf, Stamp, SummaryBuilder } from './common';
 
 export interface CsvConvertOptions extends ConvertOptions {
   /**
@@ -472,10 +472,17 @@ class CsvBytes {
   }
 }
 
+const EXPECTED = 'a CSV file';
+
 function* textChunks(source: ConvertSource): Generator<string> {
-  if (Buffer.isBuffer(source)) yield source.toString('utf8');
-  else if (isContent(source)) yield source;
-  else yield* readTextChunksSync(source);
+  if (Buffer.isBuffer(source)) {
+    assertText(source, 'the CSV content', EXPECTED);
+    yield source.toString('utf8');
+  } else if (isContent(source)) {
+    yield source;
+  } else {
+    yield* readTextChunksSync(source, EXPECTED);
+  }
 }
 
 /**
@@ -540,6 +547,7 @@ async function convertCsvTo(source: ConvertSource | NodeJS.ReadableStream, rows:
     text = new CsvParser();
     takeText(text.push(source));
   } else if (Buffer.isBuffer(source)) {
+    assertText(source, 'the CSV content', EXPECTED);
     const bytes = new CsvBytes(rows, lines);
     bytes.push(source);
     bytes.end();
@@ -553,6 +561,7 @@ async function convertCsvTo(source: ConvertSource | NodeJS.ReadableStream, rows:
       for (;;) {
         const n = fs.readSync(fd, chunk, 0, READ_CHUNK, null);
         if (n === 0) break;
+        if (read === 0) assertText(chunk.subarray(0, n), source, EXPECTED);
         read += n;
         onProgress?.(read, total);
         bytes.push(n === READ_CHUNK ? chunk : chunk.subarray(0, n));
@@ -568,6 +577,7 @@ async function convertCsvTo(source: ConvertSource | NodeJS.ReadableStream, rows:
     let read = 0;
     const total: number | undefined = undefined;
     for await (const chunk of source as AsyncIterable<Buffer | string>) {
+      if (read === 0 && typeof chunk !== 'string') assertText(chunk, 'the CSV stream', EXPECTED);
       read += chunk.length;
       onProgress?.(read, total);
       if (bytes === undefined && text === undefined) {

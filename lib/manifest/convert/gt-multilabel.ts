@@ -14,9 +14,10 @@
  * - Other keys of a line are kept as they are. A line without a multi-label attribute, a malformed line, or a
  *   label whose class id is missing from the class-map is skipped and listed (the line's other labels are kept).
  */
+import { findJsonSyntaxError, formatJsonSyntaxError } from '../json-error';
 import { readManifestLines } from '../reader';
 import { CLASSIFICATION_TYPE, MANIFEST_LIMITS } from '../types';
-import { ConvertOptions, ConvertSource, ConvertSummary, isContent, labelProblem, linesOf, readTextChunksSync, resolveStamp, SeenImages,
+import { assertText, ConvertOptions, ConvertSource, ConvertSummary, isContent, labelProblem, linesOf, readTextChunksSync, resolveStamp, SeenImages,
   Stamp, SummaryBuilder, write, WRITE_BATCH } from './common';
 
 export const MULTILABEL_TYPE = 'groundtruth/image-classification-multilabel';
@@ -45,7 +46,8 @@ class GtLines {
     try {
       obj = JSON.parse(text);
     } catch {
-      this.summary.skip(item, 'not valid JSON');
+      const e = findJsonSyntaxError(text);
+      this.summary.skip(item, `not valid JSON${e === undefined ? '' : ` (${formatJsonSyntaxError(e, true)})`}`);
       return undefined;
     }
     if (!isObject(obj)) {
@@ -130,7 +132,9 @@ class GtLines {
  */
 export function* groundTruthMultiLabelToManifestLines(source: ConvertSource, options: ConvertOptions): Generator<string, ConvertSummary> {
   const gt = new GtLines(options);
-  const chunks = Buffer.isBuffer(source) ? [source.toString('utf8')] : isContent(source) ? [source] : readTextChunksSync(source);
+  const expected = 'a Ground Truth output manifest (JSON Lines)';
+  if (Buffer.isBuffer(source)) assertText(source, 'the Ground Truth content', expected);
+  const chunks = Buffer.isBuffer(source) ? [source.toString('utf8')] : isContent(source) ? [source] : readTextChunksSync(source, expected);
   for (const [lineNumber, text] of linesOf(chunks)) {
     const line = gt.convert(lineNumber, text);
     if (line !== undefined) yield line;

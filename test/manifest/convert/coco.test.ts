@@ -179,13 +179,6 @@ describe('cocoToManifestLines', () => {
     const file = path.join(dir, 'bad.json');
     const text = '{"images": [], "annotations": [], "categories": [01]}';
     fs.writeFileSync(file, text);
-    let message = '';
-    try {
-      JSON.parse(text);
-    } catch (err) {
-      message = (err as Error).message;
-    }
-    expect(message).not.toBe('');
-    expect(() => drain(cocoToManifestLines(file, { bucket: 'b' }))).toThrow(`the COCO file is not valid JSON: ${message}`);
+    expect(() => drain(cocoToManifestLines(file, { bucket: 'b' }))).toThrow('the COCO file is not valid JSON: line 1, column 51: invalid number: unexpected \'1\'');
   });
 });

@@ -45,7 +45,7 @@ describe('groundTruthMultiLabelToManifestLines', () => {
         'creation-date': '2018-10-18T22:18:13.527256', type: 'groundtruth/image-classification',
       },
     });
-    expect(summary).toEqual({ lines: 1, labels: { football: { images: 1, boxes: 0 }, goal: { images: 1, boxes: 0 } }, skipped: [] });
+    expect(summary).toEqual({ lines: 1, labels: { football: { images: 1, boxes: 0 }, goal: { images: 1, boxes: 0 } }, skipped: [], warnings: [] });
   });
 
   test('the output passes the validator and its label counts round-trip', async () => {
@@ -73,7 +73,7 @@ describe('groundTruthMultiLabelToManifestLines', () => {
     const { lines, summary } = drain(groundTruthMultiLabelToManifestLines(input, { bucket: 'b' }));
     expect(lines.map((l) => (JSON.parse(l) as Line)['source-ref'])).toEqual(['s3://b/1.jpg', 's3://b/5.jpg']);
     expect(summary.skipped).toEqual([
-      { item: 'line 2', reason: 'not valid JSON' },
+      { item: 'line 2', reason: "not valid JSON (column 43: expected ',' or ']' after an array element, got the end of the input)" },
       { item: 'line 3', reason: 'attribute sport needs a list of class ids and sport-metadata needs a class-map' },
       { item: 'line 3', reason: 'no label left to convert' },
       { item: 'line 4', reason: 'class id 5 of sport is not in its class-map' },
