@@ -30,7 +30,7 @@ export interface ResourceTypeFacts {
   readonly transform?: string;
 }
 
-interface SpecIndex {
+export interface SpecIndex {
   readonly version: string;
   readonly types: Record<string, ResourceTypeFacts>;
 }
@@ -57,11 +57,11 @@ export function specCacheFile(version: string, dir = os.tmpdir()): string {
 const SCHEMA = 1;
 
 /**
- * Loads the index: from the cache when there is one for the installed database version, else from the database
- * (and writes the cache). `fresh` ignores the cache (for the benchmark).
+ * Loads the index: from memory, else from the cache when there is one for the installed database version, else from
+ * the database (and writes the cache). For the benchmark: `fresh` derives it from the database, `reload` skips memory.
  */
-export function loadIndex(options: { fresh?: boolean; cacheDir?: string } = {}): SpecIndex {
-  if (index && !options.fresh) return index;
+export function loadIndex(options: { fresh?: boolean; reload?: boolean; cacheDir?: string } = {}): SpecIndex {
+  if (index && !options.fresh && !options.reload) return index;
   const version = specPackageVersion();
   const file = specCacheFile(version, options.cacheDir);
   if (!options.fresh) {
