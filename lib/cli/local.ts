@@ -183,7 +183,8 @@ export function deploySummary(result: DeployResult, models: readonly ModelSummar
   return { stacks, models, iam };
 }
 
-function deployText(result: DeployResult, models: readonly ModelSummary[], iam: string): string {
+/** The summary of a deploy, for people: each stack, what was only recorded, each model, IAM. */
+export function deployText(result: DeployResult, models: readonly ModelSummary[], iam: string): string {
   const lines: string[] = [];
   for (const s of result.stacks) {
     lines.push(`${s.stackName}: ${s.status} (${s.created.length} created, ${s.updated.length} updated, ${s.replaced.length} replaced, `

@@ -2,8 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { parseLocalArgs } from '../../lib/cli/local';
+import { deploySummary, deployText, parseLocalArgs } from '../../lib/cli/local';
 import { main } from '../../lib/cli/main';
+import { ModelSummary } from '../../lib/runner/model-summary';
 import { memoryIo as fakeIo } from './memory-io';
 
 
@@ -102,4 +103,20 @@ describe('custom-labels local', () => {
     expect(await main(['local', 'destroy', '--app', 'cdk.out', 'App'], destroyIo)).toBe(0);
     expect(destroyIo.out()).toBe('App: DELETE_COMPLETE (2 deleted)\nIAM: enforced\n');
   }, 60_000);
+
+  test('each model in the summary: version name and ARN, F1, serving, running, virtual time, dollars; the same in JSON', () => {
+    const model: ModelSummary = { stackName: 'Models', model: 'Models/Model', projectName: 'p', versionName: 'model-abc',
+      versionArn: 'arn:aws:rekognition:us-east-1:123456789012:project/p/version/model-abc/1', status: 'RUNNING', f1: 0.9123,
+      serving: true, running: true, workflowSeconds: 3725, dollars: 4.27 };
+    const result = { events: [], stacks: [{ stackName: 'Models', status: 'CREATE_COMPLETE' as const, created: ['A'], updated: [], replaced: [], deleted: [],
+      unchanged: [], outputs: {}, resources: {}, recordedOnly: [], virtualSeconds: 3725 }] };
+    expect(deployText(result, [model], 'enforced').split('\n')).toEqual([
+      'Models: CREATE_COMPLETE (1 created, 0 updated, 0 replaced, 0 deleted; 1h 02m 05s virtual)',
+      'model Models/Model: version model-abc arn:aws:rekognition:us-east-1:123456789012:project/p/version/model-abc/1',
+      '  F1 0.912, serving, running, workflow 1h 02m 05s virtual, meter $4.27',
+      'IAM: enforced',
+      '',
+    ]);
+    expect(deploySummary(result, [model], 'enforced')).toMatchObject({ models: [model], iam: 'enforced' });
+  });
 });
