@@ -295,14 +295,22 @@ function referencedIds(value: unknown): string[] {
 }
 
 /** A state machine's definition with its tokens as placeholders (`Fn::Join` parts), enough to walk its states. */
+const PSEUDO_PARAMETERS: Readonly<Record<string, string>> = {
+  'AWS::Partition': 'aws', 'AWS::Region': OFFLINE_REGION, 'AWS::AccountId': OFFLINE_ACCOUNT_ID, 'AWS::URLSuffix': 'amazonaws.com',
+};
+
 function literalDefinition(props: Record<string, unknown>): Record<string, unknown> | undefined {
   let text: string | undefined;
   const raw = props.DefinitionString;
   if (typeof raw === 'string') text = raw;
   else if (isPlainObject(raw) && Array.isArray(raw['Fn::Join']) && Array.isArray(raw['Fn::Join'][1])) {
-    // A token inside a string stays a string; a token between values (a number) becomes a JSON-safe 0.
-    text = (raw['Fn::Join'][1] as unknown[]).map((part) => (typeof part === 'string' ? part : 'arn:aws:lambda:us-east-1:123456789012:function:TOKEN'))
-      .join(String(raw['Fn::Join'][0]));
+    // Pseudo parameters take the offline world's values (a task's Resource is built as `arn:${Partition}:states:::...`);
+    // any other token stands for a function ARN. A token between values makes the text invalid JSON: then nothing is checked.
+    text = (raw['Fn::Join'][1] as unknown[]).map((part) => {
+      if (typeof part === 'string') return part;
+      const ref = isPlainObject(part) && typeof part.Ref === 'string' ? PSEUDO_PARAMETERS[part.Ref] : undefined;
+      return ref ?? 'arn:aws:lambda:us-east-1:123456789012:function:TOKEN';
+    }).join(String(raw['Fn::Join'][0]));
   } else if (isPlainObject(props.Definition)) {
     return props.Definition;
   }

@@ -4,7 +4,9 @@ import * as path from 'node:path';
 
 import { ListBucketsCommand } from '@aws-sdk/client-s3';
 import { App, CfnOutput, CfnResource, CustomResource, Fn, Stack, StackProps } from 'aws-cdk-lib';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
@@ -78,6 +80,8 @@ describe('refused before anything is created, by construct path', () => {
     });
     expect(error.message).toContain('  - Refusals/Scorer/Resource (AWS::Lambda::Function): runtime python3.12, invoked by state machine '
       + 'Refusals/Machine/Resource: only Node.js functions run offline.');
+    // and nothing else: the task's lambda:invoke integration (its ARN built with the partition) runs offline
+    expect(error.refusals).toHaveLength(1);
   });
 
   test('a Python function nothing invokes is recorded, not refused', async () => {
@@ -129,6 +133,76 @@ describe('refused before anything is created, by construct path', () => {
     const error = await refusal((stack) => new sqs.Queue(stack, 'Queue'), { env: { region: 'eu-west-1' } });
     expect(error.refusals).toEqual([expect.objectContaining({ path: 'Refusals', problem: expect.stringContaining(
       'the stack is synthesized for aws://unknown-account/eu-west-1, and the offline world is account 123456789012 in us-east-1') })]);
+  });
+
+  test('an asset a command builds: named by the resource that uses it', async () => {
+    const error = await refusal((stack) => {
+      const built = stack.synthesizer.addFileAsset({ sourceHash: 'built-by-a-command', executable: ['node', 'build.js'],
+        displayName: 'Refusals/Generated' });
+      new ssm.StringParameter(stack, 'Where', { stringValue: built.objectKey });
+    });
+    expect(error.refusals).toEqual([expect.objectContaining({ path: 'Refusals/Where/Resource', type: 'AWS::SSM::Parameter',
+      problem: 'uses the asset Refusals/Generated, which a command builds: the runner publishes files and folders only' })]);
+  });
+
+  test('a container image function a state machine invokes, and one whose code is an archive in a bucket', async () => {
+    const error = await refusal((stack) => {
+      const image = new lambda.DockerImageFunction(stack, 'Imaged', {
+        code: lambda.DockerImageCode.fromEcr(ecr.Repository.fromRepositoryName(stack, 'Repo', 'scorers')) });
+      const archived = new lambda.Function(stack, 'Archived', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler',
+        code: lambda.Code.fromBucket(s3.Bucket.fromBucketName(stack, 'Artifacts', 'artifacts'), 'scorer.zip') });
+      new sfn.StateMachine(stack, 'Machine', { definitionBody: sfn.DefinitionBody.fromChainable(
+        new tasks.LambdaInvoke(stack, 'ByImage', { lambdaFunction: image }).next(new tasks.LambdaInvoke(stack, 'ByArchive', { lambdaFunction: archived }))) });
+    });
+    expect(error.message).toContain('  - Refusals/Imaged/Resource (AWS::Lambda::Function): a container image function, invoked by state machine '
+      + 'Refusals/Machine/Resource: images cannot run offline.');
+    expect(error.message).toContain('  - Refusals/Archived/Resource (AWS::Lambda::Function): its code is the archive scorer.zip, invoked by state machine '
+      + 'Refusals/Machine/Resource: the runner runs code from a folder asset or inline code.');
+  });
+
+  test('state machine tasks with no offline service', async () => {
+    const error = await refusal((stack) => {
+      const queue = new sqs.Queue(stack, 'Queue');
+      new sfn.StateMachine(stack, 'Machine', { definitionBody: sfn.DefinitionBody.fromChainable(
+        new tasks.SqsSendMessage(stack, 'Send', { queue, messageBody: sfn.TaskInput.fromText('done') })
+          .next(new tasks.CallAwsService(stack, 'Put', { service: 'dynamodb', action: 'putItem', parameters: { TableName: 't' }, iamResources: ['*'] }))) });
+    });
+    expect(error.refusals.map((r) => [r.path, r.type])).toEqual([['Refusals/Machine/Resource', 'AWS::StepFunctions::StateMachine'],
+      ['Refusals/Machine/Resource', 'AWS::StepFunctions::StateMachine']]);
+    expect(error.message).toContain('its task States.Send calls arn:aws:states:::sqs:sendMessage, which has no offline service (it would go to AWS)');
+    expect(error.message).toContain('its task States.Put calls aws-sdk:dynamodb, which has no offline service. The runner serves aws-sdk integrations of rekognition, s3, ssm');
+    expect(error.message.split('\n')).toHaveLength(3);
+  });
+
+  test('a custom resource whose function is not in the app', async () => {
+    const error = await refusal((stack) => new CustomResource(stack, 'Elsewhere', {
+      serviceToken: 'arn:aws:lambda:us-east-1:123456789012:function:shared-provider' }));
+    expect(error.refusals).toEqual([expect.objectContaining({ path: 'Refusals/Elsewhere/Default', type: 'AWS::CloudFormation::CustomResource',
+      problem: 'its ServiceToken arn:aws:lambda:us-east-1:123456789012:function:shared-provider is not a function of this app' })]);
+  });
+
+  test('a SAM type without its transform', async () => {
+    const error = await refusal((stack) => new CfnResource(stack, 'Api', { type: 'AWS::Serverless::Function', properties: { Runtime: 'nodejs22.x' } }));
+    expect(error.message).toContain('  - Refusals/Api (AWS::Serverless::Function): the type needs the transform AWS::Serverless-2016-10-31, '
+      + 'which only CloudFormation can expand.');
+  });
+
+  test('Fn::GetStackOutput from another Region, and an output reading an attribute the type does not have', async () => {
+    const error = await refusal((stack) => {
+      new CfnResource(stack, 'Remote', { type: 'AWS::SSM::Parameter', properties: { Type: 'String',
+        Value: { 'Fn::GetStackOutput': { StackName: 'Models', OutputName: 'Arn', Region: 'eu-west-1' } } } });
+      const queue = new sqs.Queue(stack, 'Queue');
+      new CfnOutput(stack, 'Endpoint', { value: Fn.getAtt((queue.node.defaultChild as CfnResource).logicalId, 'Endpoint').toString() });
+    });
+    expect(error.refusals.map((r) => [r.path, r.type])).toEqual([['Refusals/Remote', 'AWS::SSM::Parameter'], ['Refusals/Endpoint', 'Output']]);
+    expect(error.refusals[0].problem).toBe('Fn::GetStackOutput reads another account or Region, and the offline world is one account in one Region');
+    expect(error.refusals[1].problem).toMatch(/^Template error: resource Queue[0-9A-F]{8} does not support attribute type Endpoint in Fn::GetAtt$/);
+  });
+
+  test('a stack for another account than the offline world\'s', async () => {
+    const error = await refusal((stack) => new sqs.Queue(stack, 'Queue'), { env: { account: '111111111111', region: 'us-east-1' } });
+    expect(error.message).toContain('  - Refusals (AWS::CloudFormation::Stack): the stack is synthesized for aws://111111111111/us-east-1, '
+      + 'and the offline world is account 123456789012 in us-east-1');
   });
 
   test('every refusal of an app at once, one line each', async () => {
