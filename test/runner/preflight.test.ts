@@ -13,6 +13,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import * as cr from 'aws-cdk-lib/custom-resources';
+import { buildSync } from 'esbuild';
 
 import { LocalCloud, startLocalCloud } from '../../lib/emulator/local-cloud';
 import { LocalRunner } from '../../lib/runner/local-runner';
@@ -214,5 +215,42 @@ describe('refused before anything is created, by construct path', () => {
     });
     expect(error.refusals.map((r) => r.path)).toEqual(['Refusals/Widget', 'Refusals/OnEvent/Resource']);
     expect(error.message.split('\n')[0]).toBe('The app cannot run offline, so nothing was deployed:');
+  });
+});
+
+describe('recorded, not refused', () => {
+  let work: string;
+  beforeEach(() => { work = fs.mkdtempSync(path.join(os.tmpdir(), 'recorded-')); });
+  afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  test('a topic: a function publishing to it fails offline with UnknownOperationException', async () => {
+    // GIVEN a topic and a Node.js function that publishes to it with the AWS SDK, bundled as a user's build would
+    const code = path.join(work, 'publisher');
+    buildSync({ stdin: { contents: `import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+export async function handler() { return new SNSClient({}).send(new PublishCommand({ TopicArn: process.env.TOPIC_ARN, Message: 'hello' })); }`,
+    loader: 'ts', resolveDir: path.resolve(__dirname, '..', '..') }, bundle: true, platform: 'node', target: 'node20', format: 'cjs',
+    outfile: path.join(code, 'index.js'), logLevel: 'error' });
+    const outdir = path.join(work, 'cdk.out');
+    const app = new App({ outdir });
+    const stack = new Stack(app, 'Recorded', { env: { region: 'us-east-1' } });
+    const topic = new sns.Topic(stack, 'Alerts');
+    const publisher = new lambda.Function(stack, 'Publisher', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler',
+      code: lambda.Code.fromAsset(code), environment: { TOPIC_ARN: topic.topicArn } });
+    topic.grantPublish(publisher);
+    new CfnOutput(stack, 'Function', { value: publisher.functionName });
+    app.synth();
+    const cloud = await startLocalCloud({ timeScale: 0 });
+    const runner = await LocalRunner.open({ stateDir: path.join(work, 'state'), cloud });
+    try {
+      const [deployed] = (await runner.deploy(outdir)).stacks;
+      expect(deployed.recordedOnly.map((id) => deployed.resources[id].type)).toContain('AWS::SNS::Topic');
+      // WHEN the function is invoked THEN its SDK call gets the runner's answer (in the XML SNS's SDK reads): nothing reaches AWS
+      const error = await runner.invoke(deployed.outputs.Function, {}).then(() => undefined, (e: Error) => e);
+      expect(error).toMatchObject({ name: 'UnknownOperationException',
+        message: 'The offline runner does not serve sns:Publish: nothing offline stands behind this service (its resources are only recorded)' });
+    } finally {
+      await runner.close();
+      await cloud.stop();
+    }
   });
 });
