@@ -3,6 +3,8 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { SNSClient } from '@aws-sdk/client-sns';
+
 import { LambdaFunctionError, LambdaFunctionSpec, LambdaHost } from '../../lib/runner/lambda-host';
 
 describe('LambdaHost', () => {
@@ -115,7 +117,7 @@ describe('LambdaHost', () => {
       expect(seen[0].auth).toContain('Credential=offline/');
       expect(seen[0].body).toContain('Action=Publish');
       // AND the function has its own instance of the SDK, not the host's
-      (globalThis as { __hostSnsClient?: unknown }).__hostSnsClient = (require('@aws-sdk/client-sns') as { SNSClient: unknown }).SNSClient;
+      (globalThis as { __hostSnsClient?: unknown }).__hostSnsClient = SNSClient;
       expect(await host.invoke(spec({ handler: 'sdk.same' }), {})).toBe(false);
     } finally {
       delete (globalThis as { __hostSnsClient?: unknown }).__hostSnsClient;
