@@ -84,7 +84,10 @@ export interface ManifestMerge {
   readonly notReviewed: number;
   /** Reviewed lines that are not JSON or have no source-ref. */
   readonly unreadable: number;
-  /** The merged manifest's validation (role training). */
+  /**
+   * The merged manifest is a valid training manifest (role training) and no line a review wrote has an error: the
+   * service would drop such a line silently, and the review would be lost.
+   */
   readonly valid: boolean;
   readonly errors: ManifestIssue[];
   readonly warnings: ManifestIssue[];
@@ -130,7 +133,8 @@ export function humanAnnotationTime(line: Json): number | undefined {
  * Merges reviewed manifests into a base training manifest, deduplicated by `source-ref`: a reviewed line replaces the
  * base's line of the same image when its newest human annotation is at least as new (the later file wins a tie), and
  * is appended when the image is new. Only human-annotated lines are merged. The base's other lines stay as they are,
- * in their order. The result is validated as a training manifest; the caller decides what an invalid one means.
+ * in their order. The result is validated as a training manifest, and each line a review wrote must be valid; the
+ * caller decides what an invalid result means.
  */
 export function mergeManifests(base: string, reviewed: readonly string[]): ManifestMerge {
   const out: string[] = [];
@@ -152,6 +156,8 @@ export function mergeManifests(base: string, reviewed: readonly string[]): Manif
   let notReviewed = 0;
   let unreadable = 0;
   const replacedAt = new Set<number>();
+  /** Indexes of the lines a review wrote (an invalid one fails the merge, though the service would drop it). */
+  const fromReview = new Set<number>();
   for (const text of reviewed) {
     for (const line of splitLines(text)) {
       const obj = parse(line.text.trim());
@@ -169,6 +175,7 @@ export function mergeManifests(base: string, reviewed: readonly string[]): Manif
       const compact = JSON.stringify(obj);
       if (at === undefined) {
         index.set(ref, out.length);
+        fromReview.add(out.length);
         out.push(compact);
         added++;
         continue;
@@ -180,15 +187,17 @@ export function mergeManifests(base: string, reviewed: readonly string[]): Manif
         continue;
       }
       out[at] = compact;
+      fromReview.add(at);
       if (!replacedAt.has(at) && at < baseLines) replaced++;
       replacedAt.add(at);
     }
   }
   const manifest = out.length > 0 ? `${out.join('\n')}\n` : '';
   const validation = validateManifestSync(manifest, { role: 'training' });
+  const reviewErrors = validation.errors.filter((e) => e.line !== null && fromReview.has(e.line - 1));
   return {
     manifest, added, replaced, older, notReviewed, unreadable,
-    valid: validation.valid, errors: validation.errors, warnings: validation.warnings,
+    valid: validation.valid && reviewErrors.length === 0, errors: validation.errors, warnings: validation.warnings,
     sha256: createHash('sha256').update(manifest).digest('hex'),
   };
 }

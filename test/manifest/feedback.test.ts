@@ -87,6 +87,16 @@ describe('mergeManifests', () => {
     expect(m.errors.map((e) => e.code)).toContain('ERROR_MANIFEST_TOO_FEW_LABELS');
   });
 
+  test('GIVEN a reviewed line the service would drop THEN the merge is invalid, though the manifest alone would pass', () => {
+    const big = Array.from({ length: 20 }, (_, i) => human(`img/${i}.png`, i % 2 ? 'cat' : 'dog')).join('\n');
+    const broken = JSON.stringify({ 'source-ref': 's3://bkt/new.png', 'label': 0, 'label-metadata': { 'human-annotated': 'yes',
+      'creation-date': '2027-01-01T00:00:00', 'class-name': '', 'type': 'groundtruth/image-classification' } });
+    const m = mergeManifests(big, [broken]);
+    expect(validateManifestSync(m.manifest, { role: 'training' }).valid).toBe(true);
+    expect(m.valid).toBe(false);
+    expect(m.errors.filter((e) => e.line === 21).length).toBeGreaterThan(0);
+  });
+
   test('the same inputs give the same bytes and hash', () => {
     const reviewed = human('d.png', 'dog', '2026-03-01T00:00:00.000');
     expect(mergeManifests(base, [reviewed])).toEqual(mergeManifests(base, [reviewed]));

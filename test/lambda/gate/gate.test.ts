@@ -159,8 +159,10 @@ describe('the gate against the emulator', () => {
     expect(denied.reportError).toBe('');
     expect(await read('output/gated/v1/EvaluationReport-gated-v1.html')).not.toContain('<image href="data:image/');
     policy(GATE, DESCRIBE, READ_OUTPUT, WRITE_REPORT, READ_IMAGES);
+    // A fixed instant well in the past: a deadline computed from Date.now() could tie with the gate's own clock read.
+    const passed = Date.now() - 60_000;
     const late = await gate({ projectArn, versionName: 'v1', gate: SETTINGS, servingVersionArn: NO_SERVING_VERSION },
-      gateDeps({ imageDeadline: () => Date.now() - 1 }));
+      gateDeps({ imageDeadline: () => passed }));
     expect(late.reportError).toBe('');
     expect(await read('output/gated/v1/EvaluationReport-gated-v1.html')).not.toContain('<image href="data:image/');
   });
