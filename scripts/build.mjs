@@ -2,45 +2,39 @@
 // of the library never run esbuild or Docker at synth time.
 //
 // jsii compiles tsconfig.build.json (lib, bin, lambda, bench) to dist/ as tsc would, and checks that what lib/index.ts
-// exports can be used from other languages (no union types, no function-typed props, named structs ...): the
-// assembly it writes (.jsii) is what jsii-pacmak turns into the Python package (`npm run package:python`). A jsii
-// error or warning fails the build. The tests' type-check (tsc --noEmit over tsconfig.json) runs beside it: two
-// processes, one per core.
+// exports can be used from other languages (scripts/jsii.mjs): a jsii error, a jsii warning or a union type in the API
+// fails the build. The assembly it writes (.jsii, in the package) is what jsii-pacmak turns into the Python package
+// (`npm run package:python`). The tests' type-check (tsc --noEmit over tsconfig.json) runs beside it: one process
+// per core.
 import { spawn } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { bundleLambdas, root } from './bundle-lambdas.mjs';
+import { compileWithJsii } from './jsii.mjs';
 
-const bin = (name) => join(root, 'node_modules', '.bin', name);
-
-/** Runs a command with its output held back and printed whole when it ends (two at once would interleave). */
-function run(what, command, args, env = {}) {
+/** tsc over tsconfig.json (the tests included), its output held back: printed whole at the end, not interleaved. */
+function typecheck() {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(join(root, 'node_modules', '.bin', 'tsc'), ['--noEmit', '-p', 'tsconfig.json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d) => { output += d; });
     child.stderr.on('data', (d) => { output += d; });
     child.on('error', reject);
-    child.on('close', (code) => {
-      if (output.trim()) process.stderr.write(`${what}:\n${output.trimEnd()}\n`);
-      if (code === 0) resolve();
-      else reject(new Error(`${what} failed (exit ${code})`));
-    });
+    child.on('close', (code) => resolve({ ok: code === 0, output }));
   });
 }
 
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 rmSync(join(root, '.jsii'), { force: true });
-// jsii 6 warns at every start that Node.js 20 is past its end of life (the README says which versions we test).
-const jsiiEnv = { JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: '20' };
-const results = await Promise.allSettled([
-  run('tsc (tests included)', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']),
-  run('jsii', bin('jsii'), ['--fail-on-warnings'], jsiiEnv),
-]);
-const failed = results.filter((r) => r.status === 'rejected');
-if (failed.length > 0) {
-  for (const f of failed) console.error(f.reason.message);
+// The examples' translations belong to an assembly: `npm run package:python` makes them again for the new one.
+rmSync(join(root, '.jsii.tabl.json'), { force: true });
+const [types, jsii] = await Promise.all([typecheck(), compileWithJsii(root)]);
+for (const [what, r] of [['tsc (tests included)', types], ['jsii', jsii]]) {
+  if (r.output.trim()) process.stderr.write(`${what}:\n${r.output.trimEnd()}\n`);
+}
+if (!types.ok || !jsii.ok) {
+  console.error(`build failed: ${[!types.ok && 'tsc', !jsii.ok && 'jsii'].filter(Boolean).join(' and ')}`);
   process.exit(1);
 }
 // The labeling page (plain HTML, CSS and JavaScript) is served from beside its compiled server module.
