@@ -29,9 +29,17 @@ fi
 
 echo "ensure-python: installing ${PACKAGES[*]} with apt-get (once)" >&2
 export DEBIAN_FRONTEND=noninteractive
-"${as_root[@]}" apt-get update -qq >&2 || echo "ensure-python: apt-get update failed; trying the install anyway" >&2
-if "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >&2 \
-  && "$PYTHON" -c 'import build, setuptools, wheel' 2>/dev/null; then
+install() { "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >&2; }
+update() { "${as_root[@]}" apt-get update -qq >&2 || echo "ensure-python: apt-get update failed; trying the install anyway" >&2; }
+# apt-get update takes about 15 s: skipped when the package lists already know python3-build (CI's ensure-browser.sh
+# has just updated them), and run when they do not or when the install fails on stale lists.
+if [[ "$(apt-cache policy python3-build 2>/dev/null)" == *"Candidate: "[0-9]* ]]; then
+  install || { update; install; }
+else
+  update
+  install
+fi
+if [ -x "$PYTHON" ] && "$PYTHON" -c 'import build, setuptools, wheel' 2>/dev/null; then
   echo "ensure-python: $("$PYTHON" -c 'import build, setuptools, sys, wheel; print(f"Python {sys.version.split()[0]}, setuptools {setuptools.__version__}, wheel {wheel.__version__}, build {build.__version__}")')" >&2
 else
   echo "ensure-python: installing the Python build tools failed; npm run package:python will fail until they are installed" >&2

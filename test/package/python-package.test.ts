@@ -6,6 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { REPO } from './app';
@@ -42,6 +43,28 @@ for c in module.body:
 print(json.dumps({"imported": sorted(ours), "calls": calls, "defined": defined}))
 `;
 
+/**
+ * Python that parses every example a Python user reads: the ```python blocks of the package's README and the
+ * `Example::` blocks of the module's docstrings (rosetta leaves some TypeScript it cannot translate as it is, e.g.
+ * `a || b`, and says nothing). Prints the ones that do not parse, with the error.
+ */
+const PARSE_EXAMPLES = `
+import ast, json, re, sys, textwrap
+fence = chr(96) * 3
+examples = [("README.md", b) for b in re.findall("^" + fence + "python\\n(.*?)^" + fence + "$", open(sys.argv[1], encoding="utf8").read(), re.S | re.M)]
+for node in ast.walk(ast.parse(open(sys.argv[2], encoding="utf8").read())):
+    if isinstance(node, (ast.ClassDef, ast.FunctionDef)) and ast.get_docstring(node):
+        for m in re.finditer(r"^Example::\\n\\n((?:(?: {4}.*)?\\n)+)", ast.get_docstring(node) + "\\n", re.M):
+            examples.append((node.name, textwrap.dedent(m.group(1))))
+bad = []
+for where, code in examples:
+    try:
+        ast.parse(code)
+    except SyntaxError as e:
+        bad.append({"in": where, "error": str(e), "line": code.splitlines()[e.lineno - 1] if e.lineno else ""})
+print(json.dumps({"examples": len(examples), "invalid": bad}))
+`;
+
 function pythonBlocks(markdown: string): string[] {
   return [...markdown.matchAll(/^```python\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
 }
@@ -65,6 +88,28 @@ describe('the Python package', () => {
     expect(ours.filter((f) => f === '```TypeScript').length).toBeGreaterThanOrEqual(3);
     // the quick start, as a Python user reads it
     expect(theirs).toContain('training_data=TrainingData.from_local_folder("./images", labels=LabelSource.FOLDER_NAMES)');
+  });
+
+  test('every Python example it shows parses: the README\'s blocks and the docstrings\' examples', () => {
+    const parse = (readme: string): { examples: number; invalid: unknown[] } => {
+      const r = spawnSync(PYTHON, ['-c', PARSE_EXAMPLES, readme, init], { encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      return JSON.parse(r.stdout) as { examples: number; invalid: unknown[] };
+    };
+    const found = parse(path.join(GENERATED, 'README.md'));
+    expect(found.invalid).toEqual([]);
+    // the README's ```ts blocks translated, its own ```python blocks, and at least the three constructs' examples
+    const translated = README.split('\n').filter((l) => l === '```ts').length;
+    expect(found.examples).toBeGreaterThanOrEqual(translated + pythonBlocks(README).length + 3);
+    // the check can fail: TypeScript rosetta left untranslated is seen
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'python-package-'));
+    try {
+      const broken = path.join(tmp, 'README.md');
+      fs.writeFileSync(broken, '```python\nkey = app.node.try_get_context("key") || "default"\n```\n');
+      expect(parse(broken).invalid).toEqual([expect.objectContaining({ in: 'README.md', line: 'key = app.node.try_get_context("key") || "default"' })]);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   test('the README\'s Python app parses, and calls only classes, methods and keyword arguments the bindings define', () => {
