@@ -7,7 +7,7 @@ export type Command = (args: string[], io: CliIo) => Promise<number>;
 interface CommandEntry {
   readonly summary: string;
   /**
-   * The optional peer dependencies the command loads: 'offline' for all of the offline tools' (lib/shared/offline-packages.ts).
+   * The offline packages the command loads: 'offline' for all of the offline tools' (lib/shared/offline-packages.ts).
    * Checked before the command's modules load, so a missing one gets one line that says how to install it.
    */
   readonly needs: 'offline' | readonly string[];

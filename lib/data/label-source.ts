@@ -1,6 +1,7 @@
 /**
  * Where the labels of a local image folder come from.
  *
+ * @exampleMetadata fixture=construct
  * @example
  * TrainingData.fromLocalFolder('./images', { labels: LabelSource.FOLDER_NAMES });
  * TrainingData.fromLocalFolder('./images', { labels: LabelSource.fromCsv('./labels.csv') });

@@ -16,6 +16,7 @@ import { splitManifestLines } from '../manifest/split';
 import { ManifestIssue, UseCase } from '../manifest/types';
 import { LineResult, validateManifestPairSync, validateManifestSync } from '../manifest/validator';
 import { LabelSource } from './label-source';
+import type { TestSplitConfig } from './test-data';
 
 /**
  * The bucket written into source-refs of manifests generated at synth. The prepare handler replaces it with the data
@@ -104,7 +105,7 @@ function shapeOf(content: string, role: 'training' | 'testing', imagesDir?: stri
  * checks when the images are local), then the pair (label overlap, shared images).
  */
 export function prepareLocalData(training: LocalSide | undefined, testing: LocalSide | undefined,
-  split: { ratio: number; seed: number } | undefined): LocalDataResult {
+  split: TestSplitConfig | undefined): LocalDataResult {
   const errors: string[] = [];
   const notes: string[] = [];
   let trainingManifest = training?.manifest;

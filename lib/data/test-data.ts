@@ -18,28 +18,40 @@ export interface SplitOptions {
   readonly seed?: number;
 }
 
+/** Our split of the training data, as {@link TestData.split} resolves it at synth. */
+export interface TestSplitConfig {
+  /** Share of each label's images held out for testing, strictly between 0 and 1. */
+  readonly ratio: number;
+  /** Seed of the shuffle (an integer). */
+  readonly seed: number;
+}
+
 /** What a test-data choice resolves to at synth. */
 export interface TestDataConfig {
   /** Our deterministic, stratified split of the training data. @default - not a split */
-  readonly split?: { readonly ratio: number; readonly seed: number };
+  readonly split?: TestSplitConfig;
   /** Rekognition's own split (DistributeDatasetEntries: a random 20%). @default false */
   readonly serviceSplit?: boolean;
   /** Separate test data. @default - the test data comes from the training data */
   readonly data?: DataConfig;
 }
 
-/** The defaults of the manifest toolkit's split (and of `custom-labels manifest split`): the same data splits the same way. */
-export const DEFAULT_SPLIT_RATIO = DEFAULT_TEST_RATIO;
-export { DEFAULT_SPLIT_SEED };
-
 /**
  * The images a model is evaluated on: held out from the training data, or given separately.
  * @default TestData.split({ ratio: 0.2, seed: 7 })
  */
 export abstract class TestData {
+  /**
+   * The share of each label's images {@link TestData.split} holds out by default: the manifest toolkit's default
+   * (`custom-labels manifest split`), so the same data splits the same way.
+   */
+  static readonly DEFAULT_SPLIT_RATIO: number = DEFAULT_TEST_RATIO;
+  /** The seed {@link TestData.split} shuffles with by default: the manifest toolkit's default. */
+  static readonly DEFAULT_SPLIT_SEED: number = DEFAULT_SPLIT_SEED;
+
   /** Our deterministic, stratified split: every label keeps its share on both sides where its count allows. */
   static split(options: SplitOptions = {}): TestData {
-    return new SplitTestData(options.ratio ?? DEFAULT_SPLIT_RATIO, options.seed ?? DEFAULT_SPLIT_SEED);
+    return new SplitTestData(options.ratio ?? TestData.DEFAULT_SPLIT_RATIO, options.seed ?? TestData.DEFAULT_SPLIT_SEED);
   }
 
   /** Rekognition's own split (DistributeDatasetEntries): a random 20% of the training entries, not reproducible. */

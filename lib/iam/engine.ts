@@ -1,7 +1,7 @@
 /**
  * The IAM policy engine behind the offline world's access checks: @cloud-copilot/iam-simulate, an evaluator of AWS's
  * policy logic (identity and resource policies, explicit denies, every condition operator, same-account rules and KMS
- * key-policy trust). It is AGPL-3.0-or-later, so this package does not ship it: it is an optional peer dependency,
+ * key-policy trust). It is AGPL-3.0-or-later, so this package does not ship it: it is one of the offline tools' packages,
  * loaded on first use, and a clear error says how to install it (or how to run without enforcement).
  */
 import type * as Simulate from '@cloud-copilot/iam-simulate';
@@ -13,7 +13,7 @@ export const ENGINE_VERSION = '0.1.173';
 /** The engine is not installed. */
 export class PolicyEngineMissingError extends Error {
   constructor(cause: unknown) {
-    super(`IAM enforcement needs the policy engine ${ENGINE_PACKAGE} (AGPL-3.0-or-later, an optional peer dependency): `
+    super(`IAM enforcement needs the policy engine ${ENGINE_PACKAGE} (AGPL-3.0-or-later, not installed with this package): `
       + `run 'npm install --save-dev ${ENGINE_PACKAGE}@${ENGINE_VERSION}', or turn enforcement off (--no-iam, or iam: false)`, { cause });
     this.name = 'PolicyEngineMissingError';
   }

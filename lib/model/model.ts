@@ -139,7 +139,9 @@ class ImportedModelVersion extends Resource implements ICustomLabelsModel {
  * datasets, trains a version named after a hash of the data and settings (unchanged data: no new training), gates it
  * on its evaluation, starts it when asked, promotes it in an SSM parameter and stops the version it replaces.
  *
+ * @exampleMetadata fixture=construct
  * @example
+ * const project = new CustomLabelsProject(this, 'Project');
  * const model = new CustomLabelsModel(this, 'Model', {
  *   project,
  *   trainingData: TrainingData.fromLocalFolder('./images', { labels: LabelSource.FOLDER_NAMES }),

@@ -110,6 +110,7 @@ export interface CustomLabelsProjectProps {
  * its stack is deleted: a teardown step stops running versions and, under `RemovalPolicy.DESTROY`, deletes the
  * versions and datasets in the order the service requires so that the project itself can be deleted.
  *
+ * @exampleMetadata fixture=construct
  * @example
  * const project = new CustomLabelsProject(this, 'Project', { projectName: 'pcb-defects', removalPolicy: RemovalPolicy.DESTROY });
  * project.grantDetectCustomLabels(myFunction);

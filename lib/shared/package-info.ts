@@ -1,6 +1,6 @@
 /**
- * Facts about this package read from its own package.json: its root folder, its version, and the optional peer
- * dependencies the offline tools need. Pure Node.js (no aws-cdk-lib), so the CLI can use it.
+ * Facts about this package read from its own package.json: its root folder, its version, and the packages the offline
+ * tools need (`offlineDependencies`). Pure Node.js (no aws-cdk-lib), so the CLI can use it.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -27,7 +27,8 @@ export interface PackageJson {
   readonly name?: string;
   readonly version?: string;
   readonly peerDependencies?: Record<string, string>;
-  readonly peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+  /** The offline tools' packages and the ranges we accept: a field of ours, which npm ignores (see offline-packages.ts). */
+  readonly offlineDependencies?: Record<string, string>;
   readonly devDependencies?: Record<string, string>;
 }
 

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { PNG } from 'pngjs';
 
 import { main } from '../../lib/cli/main';
-import { DEFAULT_SPLIT_SEED } from '../../lib/data/test-data';
+import { TestData } from '../../lib/data/test-data';
 import { memoryIo } from './memory-io';
 
 const META = '"confidence":1,"human-annotated":"yes","creation-date":"2024-01-01T00:00:00","type":"groundtruth/image-classification"';
@@ -410,9 +410,9 @@ describe('custom-labels manifest', () => {
     test('the seed defaults to 7, as TestData.split in the constructs', async () => {
       const file = big();
       await run('split', file, '--out-train', 'd1', '--out-test', 'd2');
-      await run('split', file, '--seed', String(DEFAULT_SPLIT_SEED), '--out-train', 's1', '--out-test', 's2');
+      await run('split', file, '--seed', String(TestData.DEFAULT_SPLIT_SEED), '--out-train', 's1', '--out-test', 's2');
       await run('split', file, '--seed', '0', '--out-train', 'z1', '--out-test', 'z2');
-      expect(DEFAULT_SPLIT_SEED).toBe(7);
+      expect(TestData.DEFAULT_SPLIT_SEED).toBe(7);
       const read = (f: string): string => fs.readFileSync(path.join(dir, f), 'utf8');
       expect(read('d2')).toBe(read('s2'));
       expect(read('z2')).not.toBe(read('s2'));

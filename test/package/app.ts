@@ -150,12 +150,15 @@ function sortKeys(o: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
-/** The ```ts blocks of a markdown file, in order, with the line each starts on. */
+/**
+ * The TypeScript blocks of a markdown file, in order, with the line each starts on: ```ts (construct code, which
+ * jsii-rosetta also translates for the Python package) and ```TypeScript (Node.js-only code, which rosetta leaves alone).
+ */
 export function typescriptBlocks(markdown: string): Array<{ line: number; code: string }> {
   const blocks: Array<{ line: number; code: string }> = [];
   const lines = markdown.split('\n');
   for (let i = 0; i < lines.length; i++) {
-    if (!/^```(ts|typescript)\s*$/.test(lines[i])) continue;
+    if (!/^```(ts|typescript)\s*$/i.test(lines[i])) continue;
     const start = i + 1;
     let end = start;
     while (end < lines.length && !/^```\s*$/.test(lines[end])) end++;

@@ -17,10 +17,10 @@ const README = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
 const OWN = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as {
   name: string; version: string; license: string; engines: Record<string, string>; repository: { url: string }; homepage: string;
   keywords: string[]; dependencies?: Record<string, string>; peerDependencies: Record<string, string>;
-  peerDependenciesMeta: Record<string, { optional?: boolean }>; devDependencies: Record<string, string>;
+  offlineDependencies: Record<string, string>; devDependencies: Record<string, string>;
 };
-const OFFLINE = Object.keys(OWN.peerDependenciesMeta).filter((n) => OWN.peerDependenciesMeta[n].optional === true);
-/** The IAM policy engine: an optional peer the offline world loads on first use (enforcement can be turned off). */
+const OFFLINE = Object.keys(OWN.offlineDependencies);
+/** The IAM policy engine: an offline package the offline world loads on first use (enforcement can be turned off). */
 const ENGINE = '@cloud-copilot/iam-simulate';
 /** What a user's application code adds to call the model (the README's serving example). */
 const APP_CODE_PACKAGES = ['@aws-sdk/client-ssm'];
@@ -78,11 +78,11 @@ describe('the package as a CDK user installs it', () => {
     expect(OWN.homepage).toMatch(/^https:\/\//);
     expect(OWN.keywords).toEqual(expect.arrayContaining(['aws-cdk', 'rekognition', 'custom-labels']));
     expect(OWN.dependencies ?? {}).toEqual({});
-    expect(Object.keys(OWN.peerDependencies).filter((n) => !OFFLINE.includes(n)).sort()).toEqual(['aws-cdk-lib', 'constructs']);
+    expect(Object.keys(OWN.peerDependencies).sort()).toEqual(['aws-cdk-lib', 'constructs']);
     expect(OWN.engines).toEqual({ node: '>=20' });
     expect(README).toContain('the package declares `>=20`');
     expect(README).toContain(`\`aws-cdk-lib\` \`${OWN.peerDependencies['aws-cdk-lib']}\` and \`constructs\` \`${OWN.peerDependencies.constructs}\``);
-    // the offline packages' install commands install exactly the optional peers, at the versions we test
+    // the offline packages' install commands install exactly the offlineDependencies, at the versions we test
     const tools = OFFLINE.filter((n) => n !== ENGINE);
     const command = README.split('\n').find((l) => l.trim().startsWith(`npm install --save-dev ${tools[0]}@`));
     expect(command?.trim()).toBe(`npm install --save-dev ${tools.map((n) => `${n}@${OWN.devDependencies[n]}`).join(' ')}`);
@@ -178,8 +178,8 @@ describe('the package as a CDK user installs it', () => {
     const moved = path.join(work, 's3rver.moved');
     fs.renameSync(path.join(appDir, 'node_modules', 's3rver'), moved);
     try {
-      const expected = `needs packages that are not installed: s3rver. They are optional peer dependencies of ${OWN.name} `
-        + `(the constructs do not need them); install them with: npm install --save-dev s3rver@${OWN.devDependencies.s3rver}`;
+      const expected = `needs packages that are not installed: s3rver. The constructs do not need them, so ${OWN.name} `
+        + `does not install them; install them with: npm install --save-dev s3rver@${OWN.devDependencies.s3rver}`;
       const cli = run('npx', ['custom-labels', 'local', 'deploy'], appDir, env);
       expect(cli).toMatchObject({ code: 2, stdout: '', stderr: `custom-labels local: this command ${expected}\n` });
       const lib = run(process.execPath, ['-e', `require('${OWN.name}/emulator')`], appDir, env);
