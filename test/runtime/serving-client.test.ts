@@ -182,7 +182,7 @@ describe('ServingModelClient against the emulator and the runner\'s SSM, as a gr
     await expect(bytesOnly.detect({ bytes: samples[3].bytes })).resolves.toEqual(expect.any(Array));
   });
 
-  test('a role without the grant is refused the parameter with SSM\'s AccessDeniedException; a missing parameter is SSM\'s ParameterNotFound', async () => {
+  test('a role without the grant is refused the parameter and the model with AWS\'s AccessDeniedException; a missing parameter is SSM\'s ParameterNotFound', async () => {
     const credentials = { accessKeyId: session.cloud.access.keyFor({ roleArn: 'arn:aws:iam::123456789012:role/Nobody', sessionName: 's' }),
       secretAccessKey: 'x', sessionToken: 'x' };
     const ssmClient = new SSMClient({ endpoint: session.runner.servicesEndpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
@@ -190,6 +190,12 @@ describe('ServingModelClient against the emulator and the runner\'s SSM, as a gr
     const stranger = new ServingModelClient({ parameterName: client.parameterName, ssmClient });
     await expect(stranger.detect({ bytes: samples[0].bytes })).rejects.toMatchObject({ name: 'AccessDeniedException',
       message: expect.stringContaining('is not authorized to perform: ssm:GetParameter on resource: ') });
+    // and, given the version by a reader that may, it is refused the model with Rekognition's AccessDeniedException
+    const rekognitionClient = new RekognitionClient({ endpoint: session.cloud.rekognitionEndpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+    clients.push(rekognitionClient);
+    const half = new ServingModelClient({ parameterName: client.parameterName, ssmClient: adminSsm(), rekognitionClient });
+    await expect(half.detect({ bytes: samples[0].bytes })).rejects.toMatchObject({ name: 'AccessDeniedException',
+      message: expect.stringContaining('is not authorized to perform: rekognition:DetectCustomLabels') });
     // an unregistered key is not checked (a user's own credentials): SSM's own answer for a name it does not hold
     const missing = new ServingModelClient({ parameterName: '/no/such/parameter', ssmClient: adminSsm() });
     await expect(missing.detect({ bytes: samples[0].bytes })).rejects.toMatchObject({ name: 'ParameterNotFound',
