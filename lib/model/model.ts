@@ -1,8 +1,9 @@
-import { ArnFormat, CustomResource, Duration, Fn, IResource, RemovalPolicy, Resource, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CustomResource, Duration, Fn, IResource, RemovalPolicy, Resource, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cfn from 'aws-cdk-lib/aws-cloudformation';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -13,6 +14,7 @@ import { Construct } from 'constructs';
 import { DataConfig, TestData, TestDataConfig, TrainingData } from '../data';
 import { DataShape, prepareLocalData, sha256, stageFile } from '../data/local';
 import { CustomLabelsProject, ICustomLabelsProject } from '../project/project';
+import { SERVING_VERSION_PARAMETER_ENV } from '../runtime/env';
 import { acknowledgeWildcardResources } from '../shared/nag';
 import { describeValue, PropValidator } from '../shared/validation';
 import {
@@ -115,10 +117,15 @@ export interface ICustomLabelsModel extends IResource {
    * @attribute
    */
   readonly versionName: string;
-  /** Lets `grantee` call DetectCustomLabels on the model's versions. */
+  /**
+   * Lets `grantee` call DetectCustomLabels on the model's versions (and, for a `CustomLabelsModel`, read its serving-version
+   * parameter, whose name it sets in a `lambda.Function`'s `SERVING_VERSION_PARAMETER` environment variable).
+   */
   grantDetectCustomLabels(grantee: iam.IGrantable): iam.Grant;
 }
 
+/** Which model set a function's SERVING_VERSION_PARAMETER (by construct path). */
+const SERVING_PARAMETER_OWNERS = new WeakMap<lambda.Function, string>();
 const VERSION_PREFIX = /^[a-zA-Z0-9_.-]{1,200}$/;
 const VERSION_ARN = /^arn:[a-z\d-]+:rekognition:[a-z\d-]+:\d{12}:project\/[a-zA-Z0-9_.-]{1,255}\/version\/[a-zA-Z0-9_.-]{1,255}\/[0-9]+$/;
 const DEFAULT_TIMEOUT = Duration.hours(8);
@@ -389,9 +396,18 @@ export class CustomLabelsModel extends Resource implements ICustomLabelsModel {
     this.versionName = complete ? versionNameFor(versionPrefix, synthFingerprint) : this.versionResource.getAttString('VersionName');
   }
 
-  /** Lets `grantee` call DetectCustomLabels on this model's versions and read which one serves. */
+  /**
+   * Lets `grantee` call DetectCustomLabels on this model's versions and read which one serves (`ssm:GetParameter`, with
+   * the other read actions of `StringParameter.grantRead`, on {@link servingVersionParameter}): what `ServingModelClient` from
+   * `cdk-rekognition-custom-labels/runtime` needs.
+   *
+   * When `grantee` is a `lambda.Function`, this also sets its environment variable `SERVING_VERSION_PARAMETER` to the
+   * parameter's name, which `new ServingModelClient()` reads. A function granted by two models keeps the first model's
+   * name (synth warns): give the second model's client its `parameterName` yourself.
+   */
   grantDetectCustomLabels(grantee: iam.IGrantable): iam.Grant {
     this.acknowledgeVersionsWildcard(grantee);
+    if (grantee instanceof lambda.Function) this.setServingParameterVariable(grantee);
     return iam.Grant.addToPrincipal({ grantee, actions: DETECT_ACTIONS, resourceArns: [this.versionsArn()] })
       .combine(this.servingVersionParameter.grantRead(grantee));
   }
@@ -414,6 +430,19 @@ export class CustomLabelsModel extends Resource implements ICustomLabelsModel {
       period: Duration.hours(1),
       ...props,
     });
+  }
+
+  /** SERVING_VERSION_PARAMETER for the serving client; the first model that grants a function keeps it. */
+  private setServingParameterVariable(fn: lambda.Function): void {
+    const owner = SERVING_PARAMETER_OWNERS.get(fn);
+    if (owner === undefined) {
+      SERVING_PARAMETER_OWNERS.set(fn, this.node.path);
+      fn.addEnvironment(SERVING_VERSION_PARAMETER_ENV, this.servingVersionParameter.parameterName);
+    } else if (owner !== this.node.path) {
+      Annotations.of(fn).addWarningV2('cdk-rekognition-custom-labels:servingParameterVariable',
+        `${SERVING_VERSION_PARAMETER_ENV} names the serving parameter of ${owner}; ${this.node.path} also granted this function: `
+        + `give its ServingModelClient parameterName (${this.node.path}'s servingVersionParameter.parameterName)`);
+    }
   }
 
   /** The grantee's policy names the model's versions with a wildcard: say why, where the grantee is a construct. */

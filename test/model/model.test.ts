@@ -2,9 +2,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { App, CfnElement, Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 
@@ -145,6 +146,45 @@ describe('CustomLabelsModel: two models in one stack', () => {
 
   test('THEN cdk-nag AwsSolutions has no unacknowledged finding', () => {
     expectNagClean(stack);
+  });
+});
+
+describe('CustomLabelsModel: grantDetectCustomLabels on a Lambda function', () => {
+  test('GIVEN two models granting one function THEN it reads the first model\'s parameter from SERVING_VERSION_PARAMETER, may read both '
+    + 'parameters and call both models, and synth warns about the second', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Serving', { env });
+    const project = new CustomLabelsProject(stack, 'Project', { projectName: 'shapes' });
+    const input = new s3.Bucket(stack, 'Input', { enforceSSL: true, serverAccessLogsPrefix: 'logs/' });
+    const data = TrainingData.fromS3Manifest(input, 'train.manifest');
+    const first = new CustomLabelsModel(stack, 'First', { project, trainingData: data, testData: TestData.serviceSplit() });
+    const second = new CustomLabelsModel(stack, 'Second', { project, trainingData: data, testData: TestData.serviceSplit() });
+    const fn = new lambda.Function(stack, 'Detect', {
+      runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => ({});'),
+    });
+    first.grantDetectCustomLabels(fn);
+    first.grantDetectCustomLabels(fn); // twice by the same model: no warning
+    second.grantDetectCustomLabels(fn);
+    const role = new iam.Role(stack, 'Caller', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
+    first.grantDetectCustomLabels(role);
+
+    const template = Template.fromStack(stack);
+    const parameterId = stack.getLogicalId(first.servingVersionParameter.node.defaultChild as CfnElement);
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { SERVING_VERSION_PARAMETER: { Ref: parameterId } } } });
+    for (const model of [first, second]) {
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        Roles: [{ Ref: Match.stringLikeRegexp('^DetectServiceRole') }],
+        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
+          Action: Match.arrayWith(['ssm:GetParameter']),
+          Resource: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([{ Ref: stack.getLogicalId(model.servingVersionParameter.node.defaultChild as CfnElement) }])] }),
+        })]) },
+      });
+    }
+    const warnings = Annotations.fromStack(stack).findWarning('/Serving/Detect', Match.stringLikeRegexp('SERVING_VERSION_PARAMETER'));
+    expect(warnings.map((w) => String(w.entry.data))).toEqual([
+      'SERVING_VERSION_PARAMETER names the serving parameter of Serving/First; Serving/Second also granted this function: give its '
+      + 'ServingModelClient parameterName (Serving/Second\'s servingVersionParameter.parameterName) [ack: cdk-rekognition-custom-labels:servingParameterVariable]',
+    ]);
   });
 });
 

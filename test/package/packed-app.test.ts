@@ -22,7 +22,7 @@ const OWN = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8'))
 const OFFLINE = Object.keys(OWN.offlineDependencies);
 /** The IAM policy engine: an offline package the offline world loads on first use (enforcement can be turned off). */
 const ENGINE = '@cloud-copilot/iam-simulate';
-/** What a user's application code adds to call the model (the README's serving example). */
+/** What a user's application code adds to call the model with the serving client (client-rekognition is among the offline packages). */
 const APP_CODE_PACKAGES = ['@aws-sdk/client-ssm'];
 const APP = 'my-app';
 /** The quick start's stack and the folder of images it trains on. */
@@ -172,6 +172,74 @@ describe('the package as a CDK user installs it', () => {
       + 'void trainOffline(\'images\').then((status) => console.log(JSON.stringify({ status })));\n');
     const r = ok(run('npx', ['tsx', 'readme/train-offline.ts'], appDir, env), 'trainOffline');
     expect(r.stdout.trim().split('\n').pop()).toBe('{"status":"RUNNING"}');
+  }, 120_000);
+
+  test('the runtime subpath loads the serving client and the two SDK clients only: no aws-cdk-lib, constructs or offline tool', () => {
+    const script = `
+      const before = new Set(Object.keys(require.cache));
+      const runtime = require('${OWN.name}/runtime');
+      const added = Object.keys(require.cache).filter((k) => !before.has(k));
+      const ours = added.filter((k) => k.includes('/node_modules/${OWN.name}/')).map((k) => k.split('/node_modules/${OWN.name}/')[1]);
+      const packages = [...new Set(added.filter((k) => !k.includes('/node_modules/${OWN.name}/'))
+        .map((k) => /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(k.slice(k.lastIndexOf('node_modules/')))?.[1]))];
+      console.log(JSON.stringify({ exports: Object.keys(runtime).sort(), ours, packages }));`;
+    const loaded = JSON.parse(ok(run(process.execPath, ['-e', script], appDir, env), 'require runtime').stdout) as
+      { exports: string[]; ours: string[]; packages: string[] };
+    expect(loaded.exports).toEqual(['NoServingVersionError', 'SERVING_VERSION_PARAMETER_ENV', 'ServingModelClient']);
+    expect(loaded.ours.sort()).toEqual(['dist/lib/runtime/env.js', 'dist/lib/runtime/index.js', 'dist/lib/runtime/serving-client.js']);
+    expect(loaded.packages).toEqual(expect.arrayContaining(['@aws-sdk/client-rekognition', '@aws-sdk/client-ssm']));
+    expect(loaded.packages.filter((p) => p === 'aws-cdk-lib' || p === 'constructs' || OFFLINE.includes(p) && p !== '@aws-sdk/client-rekognition'))
+      .toEqual([]);
+  });
+
+  test('the README\'s serving handler answers from the quick start\'s model deployed offline', () => {
+    // GIVEN the README's handler block (compiled with the others above) and the quick start's synthesized app
+    const block = typescriptBlocks(README).find((b) => b.code.includes(`from '${OWN.name}/runtime'`) && b.code.includes('export async function handler('));
+    expect(block).toBeDefined();
+    // WHEN the app is deployed offline and the handler is loaded with the environment a deployed function gets
+    fs.writeFileSync(path.join(appDir, 'readme', 'serve-offline.ts'), `
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startLocalCloud } from '${OWN.name}/emulator';
+import { LocalRunner } from '${OWN.name}/runner';
+
+async function main(): Promise<void> {
+  const cloud = await startLocalCloud({ timeScale: 0 });
+  const runner = await LocalRunner.open({ stateDir: fs.mkdtempSync(path.join(os.tmpdir(), 'serve-')), cloud });
+  try {
+    await runner.deploy('cdk.out');
+    const parameter = Object.values(runner.stackState('${STACK}')!.resources).find((r) => r.type === 'AWS::SSM::Parameter')!;
+    Object.assign(process.env, { SERVING_VERSION_PARAMETER: parameter.physicalId, AWS_ENDPOINT_URL_SSM: runner.servicesEndpoint,
+      AWS_ENDPOINT_URL_REKOGNITION: cloud.rekognitionEndpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
+    const { handler } = await import('./line-${block!.line}');
+    const folders = fs.readdirSync('images').filter((d) => fs.statSync(path.join('images', d)).isDirectory());
+    const answers = [];
+    for (const folder of folders) {
+      for (const file of fs.readdirSync(path.join('images', folder)).slice(0, 2)) {
+        answers.push({ folder, labels: await handler({ imageBase64: fs.readFileSync(path.join('images', folder, file)).toString('base64') }) });
+      }
+    }
+    console.log(JSON.stringify({ folders, answers }));
+  } finally {
+    await runner.destroy();
+    await runner.close();
+    await cloud.stop();
+  }
+}
+void main();
+`);
+    const r = ok(run('npx', ['tsx', 'readme/serve-offline.ts'], appDir, env), 'serve-offline');
+    // THEN it answers with typed labels of the folders' names, at the handler's minimum confidence, mostly the image's own
+    type Answer = { folder: string; labels: Array<{ label: string; confidence: number }> };
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { folders: string[]; answers: Answer[] };
+    expect(out.answers).toHaveLength(2 * out.folders.length);
+    const labels = out.answers.flatMap((a) => a.labels);
+    expect(labels.length).toBeGreaterThan(0);
+    for (const l of labels) expect(l).toEqual({ label: expect.any(String), confidence: expect.any(Number) });
+    expect(labels.filter((l) => !out.folders.includes(l.label) || l.confidence < 50)).toEqual([]);
+    const right = out.answers.filter((a) => a.labels[0]?.label === a.folder).length;
+    expect(right).toBeGreaterThanOrEqual(out.answers.length / 2);
   }, 120_000);
 
   test('without an offline package: the offline tools name it and the install command; the constructs and manifest work', () => {
