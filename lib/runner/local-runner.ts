@@ -31,6 +31,7 @@ import {
 } from './resources';
 import { ParameterStore, SdkTaskHandler, sdkTaskHandler, ssmOperation, TaskIdentity } from './sdk-tasks';
 import { changedProperties, checkRules, replacementFor, resolveParameters, TemplateModel } from './template';
+import { VirtualTimeDriver } from './virtual-time';
 
 /** One line of a stack's event log, as CloudFormation shows it. `at` is virtual epoch ms. */
 export interface StackEvent {
@@ -185,6 +186,8 @@ export class LocalRunner {
   private readonly codeRoot: string;
   private readonly identities: RunnerIdentities;
   private closed = false;
+  // ---- issue 11: concurrent virtual time (virtual-time.ts) --------------------------------------------------------
+  private readonly time?: VirtualTimeDriver;
 
   private constructor(
     private readonly options: LocalRunnerOptions,
@@ -206,6 +209,8 @@ export class LocalRunner {
     this.rekognition = new Rekognition({ endpoint: cloud.rekognitionEndpoint, region: OFFLINE_REGION, credentials });
     this.s3 = cloud.s3.client();
     this.codeRoot = path.join(path.resolve(options.stateDir), 'runner', 'code');
+    // A stopped clock moves when everything waits (concurrent waits overlap); a running clock moves by itself.
+    if (cloud.clock.timeScale === 0) this.time = new VirtualTimeDriver(cloud.clock);
     const host: ExecutionHost = {
       stateMachine: (arn) => this.stateMachine(arn),
       sdkHandler: (service, action, parameters, execution) => this.sdkTasks(service, action, parameters, this.taskIdentity(execution)),
@@ -229,6 +234,7 @@ export class LocalRunner {
       },
       now: () => cloud.clock.now(),
       advance: (ms) => cloud.clock.advance(ms),
+      sleep: (ms, signal) => cloud.clock.sleep(ms, { signal }),
       beforeWait: options.beforeWait,
       log: (line) => this.log(line),
     };
@@ -272,6 +278,15 @@ export class LocalRunner {
     return this.state.looseParameters[name]?.value;
   }
 
+  /**
+   * Lets `ms` of virtual time pass: executions, handlers and schedules run meanwhile, each at its own virtual time.
+   */
+  async runFor(ms: number): Promise<void> {
+    await this.cloud.clock.sleep(ms);
+    await this.cloud.emulator.idle();
+    this.save();
+  }
+
   /** Resolves once no execution runs (executions of non-blocking models go on after a deploy). */
   async settle(): Promise<void> {
     await this.sfn.settle();
@@ -308,6 +323,7 @@ export class LocalRunner {
     } finally {
       this.save();
       await this.services?.close();
+      this.time?.close();
       if (this.ownsCloud) await this.cloud.stop();
     }
   }
@@ -711,6 +727,7 @@ export class LocalRunner {
     const endpoint = this.services.endpoint;
     this.lambdaHost = new LambdaHost({
       log: this.options.debug,
+      clock: { now: () => cloud.clock.now(), sleep: (ms, o) => cloud.clock.sleep(ms, o) },
       baseEnvironment: {
         AWS_REGION: OFFLINE_REGION,
         AWS_DEFAULT_REGION: OFFLINE_REGION,

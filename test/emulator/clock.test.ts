@@ -32,3 +32,44 @@ describe('VirtualClock', () => {
     expect(() => new VirtualClock().advance(-5)).toThrow('advance(ms) needs a finite number >= 0, got: -5');
   });
 });
+
+describe('VirtualClock.sleep', () => {
+  test('on a stopped clock a sleep ends when the clock is moved past it, earliest first', async () => {
+    const clock = new VirtualClock({ start: 0, timeScale: 0 });
+    const ended: string[] = [];
+    const b = clock.sleep(200).then(() => ended.push(`b@${clock.now()}`));
+    const a = clock.sleep(100).then(() => ended.push(`a@${clock.now()}`));
+    expect(clock.nextTimer()).toEqual({ at: 100, awaited: true });
+    clock.advance(100);
+    await a;
+    expect(ended).toEqual(['a@100']);
+    clock.advance(150);
+    await b;
+    expect(ended).toEqual(['a@100', 'b@250']);
+    expect(clock.nextTimer()).toBeUndefined();
+  });
+
+  test('daemon timers are not awaited; an aborted sleep ends at once; requests held asleep are counted', async () => {
+    const clock = new VirtualClock({ start: 0, timeScale: 0 });
+    void clock.sleep(1000, { daemon: true });
+    expect(clock.nextTimer()).toEqual({ at: 1000, awaited: false });
+    const abort = new AbortController();
+    const held = clock.sleep(50, { signal: abort.signal, holdsRequest: true });
+    expect(clock.requestsAsleep).toBe(1);
+    expect(clock.nextTimer()).toEqual({ at: 50, awaited: true });
+    abort.abort();
+    await held;
+    expect(clock.requestsAsleep).toBe(0);
+    expect(clock.now()).toBe(0);
+  });
+
+  test('a running clock ends sleeps in real time (scaled); an infinite scale at once', async () => {
+    const scaled = new VirtualClock({ start: 0, timeScale: 1000 });
+    const t0 = performance.now();
+    await scaled.sleep(20_000);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(15);
+    const instant = new VirtualClock({ start: 0, timeScale: Infinity });
+    await instant.sleep(3600_000);
+    expect(instant.now()).toBeGreaterThanOrEqual(3600_000);
+  });
+});
