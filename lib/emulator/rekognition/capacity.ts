@@ -40,6 +40,8 @@ interface Demand {
   window: number[];
   /** Calls per whole virtual second (epoch second -> [admitted, refused]), kept for the scale-down window. */
   seconds: Map<number, [number, number]>;
+  /** When the model started running (virtual ms). */
+  readonly runningFrom: number;
   /** Next scaling evaluation (virtual ms). */
   nextEvaluation: number;
   /** Units added by a scale-up that serve from `at`. */
@@ -81,7 +83,7 @@ export class CapacityTable {
    */
   admit(core: EmulatorCore, v: VersionRecord, now: number): { admitted: boolean; tps: number; units: number } {
     this.settleUnits(core, v, now);
-    const d = this.demandOf(v, now);
+    const d = this.demandOf(v, v.meter.runningSince ?? now);
     const { tpsPerInferenceUnit } = this.of(projectNameOf(v), v.name);
     const units = v.meter.runningUnits ?? v.minInferenceUnits ?? 1;
     d.window = d.window.filter((t) => now - t < WINDOW_MS);
@@ -107,7 +109,7 @@ export class CapacityTable {
       if (next > now) break;
       if (d.pending && d.pending.at <= d.nextEvaluation) {
         changeUnits(v, d.pending.at, d.pending.units);
-        core.log(`auto scaling: ${v.arn} serves with ${d.pending.units} inference unit(s)`);
+        core.log(`auto scaling: ${v.arn} serves with ${d.pending.units} inference unit(s) from ${new Date(d.pending.at).toISOString()}`);
         d.pending = undefined;
         continue;
       }
@@ -123,22 +125,22 @@ export class CapacityTable {
         d.pending = { at: at + SCALING.scaleUpDelayMs, units: Math.min(max, Math.max(target + 1, Math.ceil(peak / tpsPerInferenceUnit))) };
         continue;
       }
-      if (!d.pending && units > min && at - v.meter.runningSince >= SCALING.scaleDownWindowMs) {
+      if (!d.pending && units > min && at - d.runningFrom >= SCALING.scaleDownWindowMs) {
         const window = secondsIn(d, at - SCALING.scaleDownWindowMs, at);
         const peak = window.length === 0 ? 0 : Math.max(...window.map(([a, r]) => a + r));
         if (peak <= (units - 1) * tpsPerInferenceUnit) {
           changeUnits(v, at, units - 1);
-          core.log(`auto scaling: ${v.arn} serves with ${units - 1} inference unit(s)`);
+          core.log(`auto scaling: ${v.arn} serves with ${units - 1} inference unit(s) from ${new Date(at).toISOString()}`);
         }
       }
-      for (const second of d.seconds.keys()) if (second * 1000 < at - SCALING.scaleDownWindowMs) d.seconds.delete(second);
+      for (const second of d.seconds.keys()) if ((second + 1) * 1000 <= at - SCALING.scaleDownWindowMs) d.seconds.delete(second);
     }
   }
 
   private demandOf(v: VersionRecord, since: number): Demand {
     let d = this.demand.get(v.arn);
     if (!d) {
-      d = { window: [], seconds: new Map(), nextEvaluation: since + SCALING.evaluationMs };
+      d = { window: [], seconds: new Map(), runningFrom: since, nextEvaluation: since + SCALING.evaluationMs };
       this.demand.set(v.arn, d);
     }
     return d;
@@ -153,9 +155,10 @@ export function changeUnits(v: VersionRecord, at: number, units: number): void {
   v.meter.runningUnits = units;
 }
 
+/** The per-second counts of the seconds that overlap [from, to). */
 function secondsIn(d: Demand, from: number, to: number): [number, number][] {
   const out: [number, number][] = [];
-  for (const [second, counts] of d.seconds) if (second * 1000 >= from && second * 1000 < to) out.push(counts);
+  for (const [second, counts] of d.seconds) if ((second + 1) * 1000 > from && second * 1000 < to) out.push(counts);
   return out;
 }
 
