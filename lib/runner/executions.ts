@@ -32,6 +32,8 @@ export interface ExecutionHost {
   sdkHandler(service: string, action: string, parameters: Record<string, unknown>, execution: ExecutionRecord): Promise<unknown>;
   /** Lambda tasks, invoked as the execution's state machine role. */
   lambdaHandler(functionArn: string, payload: unknown, execution: ExecutionRecord): Promise<unknown>;
+  /** Calls Step Functions makes itself as the execution's role (a distributed Map starting children); throws the denial. */
+  authorize?(action: string, resource: string, execution: ExecutionRecord): Promise<void>;
   /** SNS/EventBridge calls: authorized for the state machine role, then recorded, never sent. */
   record(service: string, action: string, parameters: unknown, execution: ExecutionRecord): void | Promise<void>;
   /** Virtual epoch ms now. */
@@ -205,6 +207,7 @@ export class LocalStepFunctions {
           else host.advance(delaySeconds * 1000);
         },
         clock: () => host.now(),
+        authorize: host.authorize ? (action, resource) => host.authorize!(action, resource, record) : undefined,
         context: {
           Execution: { Id: record.executionArn, Name: record.name, StartTime: new Date(record.startDate).toISOString(), RoleArn: '' },
           StateMachine: { Id: record.stateMachineArn, Name: record.stateMachineArn.split(':').pop() },

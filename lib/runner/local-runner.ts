@@ -235,6 +235,7 @@ export class LocalRunner {
       now: () => cloud.clock.now(),
       advance: (ms) => cloud.clock.advance(ms),
       sleep: (ms, signal) => cloud.clock.sleep(ms, { signal }),
+      authorize: (action, resource, execution) => this.authorizeTask(execution, action, resource, 'States.Permissions', 'AWSStepFunctions'),
       beforeWait: options.beforeWait,
       log: (line) => this.log(line),
     };
