@@ -143,7 +143,8 @@ function mapProblems(state: State, at: string): string[] {
     }
     const items = batcher.MaxItemsPerBatch;
     if (items !== undefined && (typeof items !== 'number' || !Number.isInteger(items) || items < 1)) out.push(`${at}.ItemBatcher.MaxItemsPerBatch must be a positive integer, got: ${JSON.stringify(items)}`);
-    if ([batcher.MaxItemsPerBatch, batcher.MaxItemsPerBatchPath, batcher.MaxInputBytesPerBatch, batcher.MaxInputBytesPerBatchPath].every((v) => v === undefined)) {
+    const sizes = [batcher.MaxItemsPerBatch, batcher.MaxItemsPerBatchPath, batcher.MaxInputBytesPerBatch, batcher.MaxInputBytesPerBatchPath];
+    if (sizes.every((v) => v === undefined)) {
       out.push(`${at}.ItemBatcher needs MaxItemsPerBatch or MaxInputBytesPerBatch (or their Path forms)`);
     }
   }
@@ -188,6 +189,12 @@ export interface ChildRun {
   readonly cause?: string;
 }
 
+/** How long a child may run (EXPRESS: 5 minutes) and the signal that stops it. */
+export interface ChildLimits {
+  readonly maxSeconds?: number;
+  readonly signal: AbortSignal;
+}
+
 /** What running a distributed Map needs from the execution that contains it. */
 export interface DistributedMapEnv {
   /** The parent's Context Object (Execution, StateMachine). */
@@ -199,7 +206,7 @@ export interface DistributedMapEnv {
   /** Authorizes a call the service makes as the role (states:StartExecution of children); throws AWS's denial. */
   authorize?(action: string, resource: string): Promise<void>;
   /** Runs one child workflow execution of `definition` (the ItemProcessor) to its end. */
-  runChild(definition: State, input: unknown, context: Record<string, unknown>, limits: { maxSeconds?: number; signal: AbortSignal }): Promise<ChildRun>;
+  runChild(definition: State, input: unknown, context: Record<string, unknown>, limits: ChildLimits): Promise<ChildRun>;
   /** Evaluates a payload template (`key.$` paths and intrinsic functions) against an input and context. */
   template(template: unknown, input: unknown, context: Record<string, unknown>): Promise<unknown>;
   readonly signal?: AbortSignal;

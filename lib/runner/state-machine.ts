@@ -11,8 +11,8 @@ import type * as Sfn from 'aws-local-stepfunctions' with { 'resolution-mode': 'i
 
 import { analyzeDefinition, DEFAULT_RECORDED_INTEGRATIONS, isObject, readPath, routeResource, TaskRoute, UnsupportedDefinitionError } from './asl';
 import { extractDistributedMaps, runDistributedMap } from './distributed-map';
-import { evaluateTemplate } from './payload-template';
 import { MAX_HISTORY_EVENTS, MAX_STATE_PAYLOAD_BYTES } from './limits';
+import { evaluateTemplate } from './payload-template';
 import { toLambdaTaskError, toSdkTaskError, toTaskError } from './sfn-errors';
 
 // The package's types say ESM, but it ships a CommonJS build that require() loads (package.json exports "require").
@@ -171,8 +171,9 @@ export async function runStateMachine(options: RunStateMachineOptions): Promise<
     }
   }
   let recordCount = 0;
+  const parentExecution = isObject(options.context?.Execution) ? options.context.Execution : {};
   const distributedHandler = (stateName: string) => (input: unknown): Promise<unknown> => runDistributedMap(stateName, distributedMaps[stateName], input, {
-    context: { ...options.context, Execution: { ...(isObject(options.context?.Execution) ? options.context.Execution : {}), Input: options.input ?? {} } },
+    context: { ...options.context, Execution: { ...parentExecution, Input: options.input ?? {} } },
     now: clock,
     sdk: async (service, action, parameters) => {
       if (!options.sdkHandler) throw new UnsupportedDefinitionError(`${stateName}: a distributed Map needs an sdkHandler to reach S3`);
