@@ -172,11 +172,11 @@ export async function runStateMachine(options: RunStateMachineOptions): Promise<
   }
   let recordCount = 0;
   const parentExecution = isObject(options.context?.Execution) ? options.context.Execution : {};
-  const distributedHandler = (stateName: string) => (input: unknown): Promise<unknown> => runDistributedMap(stateName, distributedMaps[stateName], input, {
+  const distributedHandler = (name: string) => (input: unknown): Promise<unknown> => runDistributedMap(name, distributedMaps[name], input, {
     context: { ...options.context, Execution: { ...parentExecution, Input: options.input ?? {} } },
     now: clock,
     sdk: async (service, action, parameters) => {
-      if (!options.sdkHandler) throw new UnsupportedDefinitionError(`${stateName}: a distributed Map needs an sdkHandler to reach S3`);
+      if (!options.sdkHandler) throw new UnsupportedDefinitionError(`${name}: a distributed Map needs an sdkHandler to reach S3`);
       return options.sdkHandler(service, action, parameters);
     },
     authorize: options.authorize,
