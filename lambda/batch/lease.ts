@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
 import { LeaseDocument,LEASES_PREFIX } from '../../lib/batch/contracts';
 
@@ -29,12 +29,21 @@ interface Read {
 
 const isNamed = (e: unknown, ...names: string[]): boolean => e instanceof Error && names.includes(e.name);
 
+/**
+ * The document and its ETag. Listed first: S3 answers a read of a missing key with 403 unless the role may list the
+ * bucket without a prefix condition, and the function may list only under the output prefix. A document written
+ * between the listing and the write makes the write's If-None-Match fail, so the race is safe.
+ */
 async function read(store: LeaseStore, versionArn: string): Promise<Read> {
+  const key = leaseKey(store, versionArn);
+  const absent = { doc: { versionArn, holders: {}, startedByLease: false } };
+  const listed = await store.s3.send(new ListObjectsV2Command({ Bucket: store.bucket, Prefix: key, MaxKeys: 1 }));
+  if (!(listed.Contents ?? []).some((o) => o.Key === key)) return absent;
   try {
-    const res = await store.s3.send(new GetObjectCommand({ Bucket: store.bucket, Key: leaseKey(store, versionArn) }));
+    const res = await store.s3.send(new GetObjectCommand({ Bucket: store.bucket, Key: key }));
     return { doc: JSON.parse(await res.Body!.transformToString()) as LeaseDocument, etag: res.ETag };
   } catch (e) {
-    if (isNamed(e, 'NoSuchKey')) return { doc: { versionArn, holders: {}, startedByLease: false } };
+    if (isNamed(e, 'NoSuchKey')) return absent;
     throw e;
   }
 }

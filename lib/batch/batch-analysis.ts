@@ -138,6 +138,8 @@ export class BatchAnalysis extends Construct {
     props.model.grantStartStop(role);
     this.grantBucket(role, props.input.bucket, ['s3:GetObject'], `${inputPrefix}*`, ['kms:Decrypt'],
       'Rekognition reads each image with the function\'s rights; the wildcard covers only the input prefix');
+    // Rekognition also asks where the bucket is, with the same rights.
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetBucketLocation'], resources: [props.input.bucket.bucketArn] }));
     this.grantBucket(role, this.outputBucket, ['s3:GetObject', 's3:PutObject'], `${outputPrefix}*`, ['kms:Decrypt', 'kms:GenerateDataKey'],
       'Results, summaries and leases are named per run, batch and model under the output prefix; the wildcard covers only it');
     this.allowList(role, this.outputBucket, outputPrefix);
@@ -181,16 +183,18 @@ export class BatchAnalysis extends Construct {
         StartAt: 'AnalyseImages',
         States: {
           AnalyseImages: {
-            ...invoke({ 'action': 'analyse', 'BatchInput.$': '$.BatchInput', 'Items.$': '$.Items' }, '$', 'unused'),
-            Next: undefined,
-            OutputPath: '$.value',
-            End: true,
+            Type: 'Task',
+            Resource: 'arn:aws:states:::lambda:invoke',
+            Parameters: { FunctionName: fnArn, Payload: { 'action': 'analyse', 'BatchInput.$': '$.BatchInput', 'Items.$': '$.Items' } },
+            OutputPath: '$.Payload',
+            TimeoutSeconds: 900,
             Retry: [
               { ErrorEquals: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'],
                 IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2 },
               // The model kept refusing: the batch starts over later (results of a batch overwrite their own file).
               { ErrorEquals: [THROUGHPUT_ERROR], IntervalSeconds: 30, MaxAttempts: 4, BackoffRate: 2, JitterStrategy: 'FULL' },
             ],
+            End: true,
           },
         },
       },
