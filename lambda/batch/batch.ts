@@ -19,6 +19,11 @@ import { live, updateLease } from './lease';
 
 export interface Clients {
   readonly rekognition: RekognitionClient;
+  /**
+   * DetectCustomLabels calls: a client without the SDK's own retries (its quick retries land in the same second as the
+   * refused call); the batch backs off itself. @default rekognition
+   */
+  readonly detector?: RekognitionClient;
   readonly s3: S3Client;
 }
 
@@ -173,7 +178,7 @@ const MAX_BACKOFF_MS = 8000;
 /** Back-off before retry `attempt` (1, 2, ...): exponential, capped, with full jitter over its upper half. */
 function backoffMs(attempt: number): number {
   const ceiling = Math.min(MAX_BACKOFF_MS, 200 * 2 ** (attempt - 1));
-  return ceiling / 2 + Math.random() * (ceiling / 2);
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
 }
 
 interface Item {
@@ -203,7 +208,7 @@ export async function analyse(input: AnalyseBatchInput, items: readonly Item[], 
   const one = async (job: { key: string; attempts: number }): Promise<void> => {
     const image = `s3://${input.inputBucket}/${job.key}`;
     try {
-      const res = await clients.rekognition.send(new DetectCustomLabelsCommand({ ProjectVersionArn: input.versionArn,
+      const res = await (clients.detector ?? clients.rekognition).send(new DetectCustomLabelsCommand({ ProjectVersionArn: input.versionArn,
         Image: { S3Object: { Bucket: input.inputBucket, Name: job.key } },
         ...(settings.minConfidence === undefined ? {} : { MinConfidence: settings.minConfidence }) }));
       window = Math.min(MAX_WINDOW, window + 1 / window);

@@ -37,7 +37,7 @@ export interface BatchEvent {
 
 /** Step Functions task of BatchAnalysis (and the target of its sweep schedule). */
 export async function handler(event: BatchEvent): Promise<unknown> {
-  clients ??= { rekognition: new RekognitionClient({}), s3: new S3Client({}) };
+  clients ??= { rekognition: new RekognitionClient({}), detector: new RekognitionClient({ maxAttempts: 1 }), s3: new S3Client({}) };
   const settings = settingsOf(process.env);
   const versionArn = event.versionArn ?? settings.versionArn ?? '';
   const holder = event.holder ?? '';

@@ -104,7 +104,8 @@ export class VirtualClock {
       this.advance(ms);
       return Promise.resolve();
     }
-    const at = this.now() + ms;
+    // Whole milliseconds: now() is whole, so a fractional deadline would never be due.
+    const at = this.now() + Math.ceil(ms);
     return new Promise<void>((resolve) => {
       let realTimer: NodeJS.Timeout | undefined;
       const finish = (): void => {

@@ -74,7 +74,7 @@ describe('BatchAnalysis offline under IAM enforcement', () => {
   beforeAll(async () => {
     dir = tempDir('batch');
     session = await openSession(path.join(dir, 'state'), { cloud: { buckets: [IMAGES, RESULTS],
-      modelCapacity: [{ projectName: PROJECT, tpsPerInferenceUnit: 300, latencyMs: 200 }] } });
+      modelCapacity: [{ projectName: PROJECT, tpsPerInferenceUnit: 3, latencyMs: 200 }] } });
     const { cloud, rekognition, runner } = session;
     expect(runner.iamEnforced).toBe(true);
     // A trained version, made directly in the emulator (training is the model workflow's tests' business).
@@ -110,7 +110,6 @@ describe('BatchAnalysis offline under IAM enforcement', () => {
   });
 
   afterAll(async () => {
-    if (process.env.BATCH_DEBUG) fs.writeFileSync(process.env.BATCH_DEBUG, session.requests.join('\n'));
     await session?.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -119,14 +118,12 @@ describe('BatchAnalysis offline under IAM enforcement', () => {
     const keys = await putImages('incoming/', 8, 93);
     const before = session.cloud.emulator.usage().totals.inferenceUnitHours;
     const run = await runBatch();
-    if (process.env.BATCH_DEBUG && run.status !== 'SUCCEEDED') {
-      const m = await admin().send(new ListObjectsV2Command({ Bucket: RESULTS, Prefix: `results/runs/${run.name}/map/` }));
-      for (const o of m.Contents ?? []) if (o.Key!.includes('FAILED')) console.log(await text(RESULTS, o.Key!));
-    }
     expect([run.status, run.error, run.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
     const summary = run.output!;
     expect(summary).toMatchObject({ images: keys.length, analysed: keys.length, failed: 0, unprocessed: 0, modelVersion: versionArn });
     expect(Object.values(summary.labels).reduce((a, b) => a + b, 0)).toBe(keys.length);
+    // The model takes 3 calls a second: the batches were refused, backed off and retried, and lost nothing.
+    expect(summary.throttled).toBeGreaterThan(0);
 
     // One JSON object per image, each image once.
     const listed = await admin().send(new ListObjectsV2Command({ Bucket: RESULTS, Prefix: `results/runs/${run.name}/images/` }));
@@ -153,5 +150,44 @@ describe('BatchAnalysis offline under IAM enforcement', () => {
     const leases = await admin().send(new ListObjectsV2Command({ Bucket: RESULTS, Prefix: 'results/leases/' }));
     const lease = JSON.parse(await text(RESULTS, leases.Contents![0].Key!)) as { holders: object; startedByLease: boolean };
     expect(lease).toMatchObject({ holders: {}, startedByLease: false });
+  });
+
+  test('faults: a poisoned image and a throttling burst leave every image accounted for and the model stopped', async () => {
+    const keys = (await admin().send(new ListObjectsV2Command({ Bucket: IMAGES, Prefix: 'incoming/' }))).Contents!.map((o) => o.Key!);
+    await admin().send(new PutObjectCommand({ Bucket: IMAGES, Key: 'incoming/poisoned.jpg', Body: Buffer.from('not an image at all') }));
+    keys.push('incoming/poisoned.jpg');
+    session.cloud.emulator.faults.add({ operation: 'DetectCustomLabels', error: 'ProvisionedThroughputExceededException', times: 30, afterCalls: 3 });
+    const refusedBefore = session.requests.filter((l) => l.includes('DetectCustomLabels 400') && l.endsWith('ProvisionedThroughputExceededException')).length;
+    const run = await runBatch();
+    session.cloud.emulator.faults.clear();
+    expect([run.status, run.error, run.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
+    expect(run.output).toMatchObject({ images: keys.length, analysed: keys.length - 1, failed: 1, failures: { InvalidImageFormatException: 1 },
+      unprocessed: 0 });
+    // Each refusal reached the batch (no SDK retries in the same second) and was retried after a back-off.
+    const refused = session.requests.filter((l) => l.includes('DetectCustomLabels 400') && l.endsWith('ProvisionedThroughputExceededException'));
+    expect(run.output!.throttled).toBeGreaterThanOrEqual(30);
+    expect(run.output!.throttled).toBe(refused.length - refusedBefore);
+    const listed = await admin().send(new ListObjectsV2Command({ Bucket: RESULTS, Prefix: `results/runs/${run.name}/images/` }));
+    const results: ImageResult[] = [];
+    for (const o of listed.Contents ?? []) results.push(...(await text(RESULTS, o.Key!)).trimEnd().split('\n').map((l) => JSON.parse(l) as ImageResult));
+    expect(results.map((r) => r.image).sort()).toEqual(keys.map((k) => `s3://${IMAGES}/${k}`).sort());
+    expect(results.find((r) => r.image.endsWith('poisoned.jpg'))!.error).toEqual({ code: 'InvalidImageFormatException',
+      message: 'Request has unsupported image format' });
+    session.cloud.clock.advance(5 * 60_000);
+    await session.cloud.emulator.idle();
+    expect(await status()).toBe('STOPPED');
+    expect(session.cloud.emulator.usage().running).toEqual([]);
+  });
+
+  test('faults: a start that FAILs fails the run with the service\'s status, and the lease is released', async () => {
+    session.cloud.emulator.force.start({ versionName: 'v1', fail: true, message: 'Injected: not enough capacity' });
+    const run = await runBatch();
+    session.cloud.emulator.force.clear();
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('ModelNotAvailable');
+    expect(run.cause).toContain('FAILED');
+    expect(session.cloud.emulator.usage().running).toEqual([]);
+    const leases = await admin().send(new ListObjectsV2Command({ Bucket: RESULTS, Prefix: 'results/leases/' }));
+    expect(JSON.parse(await text(RESULTS, leases.Contents![0].Key!))).toMatchObject({ holders: {} });
   });
 });

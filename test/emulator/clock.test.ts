@@ -11,6 +11,16 @@ describe('VirtualClock', () => {
     expect(clock.now()).toBe(1_250);
   });
 
+  test('a sleep of a fraction of a millisecond ends at the next whole one (a jitter of Math.random() once stalled time)', async () => {
+    const clock = new VirtualClock({ start: 1_000, timeScale: 0 });
+    let done = false;
+    const sleeping = clock.sleep(10.4).then(() => { done = true; });
+    expect(clock.nextTimer()).toEqual({ at: 1_011, awaited: true });
+    clock.advance(clock.nextTimer()!.at - clock.now());
+    await sleeping;
+    expect([done, clock.now()]).toEqual([true, 1_011]);
+  });
+
   test('a scaled clock runs timeScale virtual ms per real ms', async () => {
     const clock = new VirtualClock({ start: 0, timeScale: 1000 });
     const realStart = performance.now();
