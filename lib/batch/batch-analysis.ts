@@ -6,7 +6,8 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 
-import { CustomLabelsModel, ICustomLabelsModel, ImportedModelVersion } from '../model/model';
+import { ImportedModelVersion } from '../model/imported';
+import { CustomLabelsModel, ICustomLabelsModel } from '../model/model';
 import { secureBucket } from '../shared/buckets';
 import { HandlerFunction } from '../shared/function';
 import { acknowledgeWildcardResources } from '../shared/nag';

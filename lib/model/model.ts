@@ -20,7 +20,8 @@ import {
   NO_SERVING_VERSION, TestSource, versionNameFor,
 } from './contracts';
 import { maxBlockingTrainingTimeoutSeconds, waitConditionTimeoutSeconds } from './definition';
-import { DATASET_COPY_ACTIONS, DESCRIBE_PROJECTS_ACTIONS, DETECT_ACTIONS, GATE_ACTIONS, MODEL_VERSION_ACTIONS, PROBE_ACTIONS, START_STOP_ACTIONS,
+import { ImportedModelVersion } from './imported';
+import { DATASET_COPY_ACTIONS, DETECT_ACTIONS, GATE_ACTIONS, MODEL_VERSION_ACTIONS, PROBE_ACTIONS, START_STOP_ACTIONS,
   WORKFLOW_DATASET_ACTIONS, WORKFLOW_VERSION_ACTIONS } from './perms';
 import { ModelWorkflow, OUTPUT_PREFIX } from './workflow';
 
@@ -125,36 +126,6 @@ const VERSION_PREFIX = /^[a-zA-Z0-9_.-]{1,200}$/;
 const VERSION_ARN = /^arn:[a-z\d-]+:rekognition:[a-z\d-]+:\d{12}:project\/[a-zA-Z0-9_.-]{1,255}\/version\/[a-zA-Z0-9_.-]{1,255}\/[0-9]+$/;
 const DEFAULT_TIMEOUT = Duration.hours(8);
 const MAX_TIMEOUT = Duration.hours(72);
-
-/** A version imported by ARN. Exported for BatchAnalysis (which needs its ARN), not from the package. */
-export class ImportedModelVersion extends Resource implements ICustomLabelsModel {
-  constructor(scope: Construct, id: string, readonly versionArn: string, readonly versionName: string) {
-    super(scope, id, { environmentFromArn: Token.isUnresolved(versionArn) ? undefined : versionArn });
-  }
-
-  grantDetectCustomLabels(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: DETECT_ACTIONS, resourceArns: [this.versionArn] });
-  }
-
-  /**
-   * Start and stop on the version; DescribeProjectVersions on its project (its ARN ends in a creation time the version
-   * ARN does not carry: `project/<name>/*`), and DescribeProjects (no resource-level permissions) to find it.
-   */
-  grantStartStop(grantee: iam.IGrantable): iam.Grant {
-    const projectName = Fn.select(1, Fn.split('/', this.versionArn));
-    const projects = Stack.of(this).formatArn({ service: 'rekognition', resource: 'project', resourceName: `${projectName}/*`,
-      arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
-    if (Construct.isConstruct(grantee)) {
-      acknowledgeWildcardResources(grantee, [projects], 'A project ARN ends in a creation time the version ARN does not carry; the '
-        + 'wildcard covers only the projects of this name');
-      acknowledgeWildcardResources(grantee, ['*'], 'rekognition:DescribeProjects supports no resource-level permissions; it finds the '
-        + 'imported version\'s project by name');
-    }
-    return iam.Grant.addToPrincipal({ grantee, actions: START_STOP_ACTIONS, resourceArns: [this.versionArn] })
-      .combine(iam.Grant.addToPrincipal({ grantee, actions: ['rekognition:DescribeProjectVersions'], resourceArns: [projects] }))
-      .combine(iam.Grant.addToPrincipal({ grantee, actions: DESCRIBE_PROJECTS_ACTIONS, resourceArns: ['*'] }));
-  }
-}
 
 /**
  * A Rekognition Custom Labels model trained from declared data by `cdk deploy`: the stack's workflow prepares the
