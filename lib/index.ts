@@ -1,3 +1,4 @@
+export * from './batch';
 export * from './data';
 export * from './feedback';
 export * from './model';

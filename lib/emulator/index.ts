@@ -2,6 +2,8 @@ import '../shared/offline-guard';
 
 export * from './clock';
 export * from './local-cloud';
+export type { ModelCapacity } from './rekognition/capacity';
+export { SCALING } from './rekognition/capacity';
 export type { AccountQuotas, ForcedStart, ForcedTraining } from './rekognition/core';
 export { DURATIONS } from './rekognition/core';
 export * from './rekognition/emulator';

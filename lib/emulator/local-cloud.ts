@@ -2,6 +2,7 @@ import * as path from 'node:path';
 
 import { AccessControl } from '../iam/world';
 import { VirtualClock } from './clock';
+import { ModelCapacity } from './rekognition/capacity';
 import { AccountQuotas } from './rekognition/core';
 import { RekognitionEmulator, Usage } from './rekognition/emulator';
 import { FaultSpec, RandomFaultSpec } from './rekognition/faults';
@@ -34,8 +35,14 @@ export interface LocalCloudOptions {
   readonly s3Port?: number;
   /** Buckets to create in the local S3 (idempotent). @default - none */
   readonly buckets?: string[];
-  /** DetectCustomLabels requests per real second per inference unit. @default - the emulator's default */
+  /** DetectCustomLabels calls per (virtual) second per inference unit. @default - the emulator's default (5) */
   readonly tpsPerInferenceUnit?: number;
+  /**
+   * What each model takes: calls per second per inference unit and the virtual time a call takes, per project or version
+   * name (globs); the last matching entry wins. `cloud.emulator.capacity.set()` changes it later.
+   * @default - tpsPerInferenceUnit for every model, answers at once
+   */
+  readonly modelCapacity?: readonly ModelCapacity[];
   /** Account quotas (concurrent trainings, inference units). @default - the emulator's defaults */
   readonly quotas?: AccountQuotas;
   /** Receives one line per request to either server, and the emulator's own notes. @default - no log */
@@ -112,6 +119,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       randomFaults: options.randomFaults,
       stateDir: stateDir === undefined ? undefined : path.join(stateDir, 'rekognition'),
       tpsPerInferenceUnit: options.tpsPerInferenceUnit,
+      modelCapacity: options.modelCapacity,
       quotas: options.quotas,
       log: options.log,
       access,

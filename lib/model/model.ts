@@ -22,6 +22,7 @@ import {
   NO_SERVING_VERSION, TestSource, versionNameFor,
 } from './contracts';
 import { maxBlockingTrainingTimeoutSeconds, waitConditionTimeoutSeconds } from './definition';
+import { ImportedModelVersion } from './imported';
 import { DATASET_COPY_ACTIONS, DETECT_ACTIONS, GATE_ACTIONS, MODEL_VERSION_ACTIONS, PROBE_ACTIONS, START_STOP_ACTIONS,
   WORKFLOW_DATASET_ACTIONS, WORKFLOW_VERSION_ACTIONS } from './perms';
 import { ModelWorkflow, OUTPUT_PREFIX } from './workflow';
@@ -122,6 +123,8 @@ export interface ICustomLabelsModel extends IResource {
    * parameter, whose name it sets in a `lambda.Function`'s `SERVING_VERSION_PARAMETER` environment variable).
    */
   grantDetectCustomLabels(grantee: iam.IGrantable): iam.Grant;
+  /** Lets `grantee` start and stop the model's versions and read their status. */
+  grantStartStop(grantee: iam.IGrantable): iam.Grant;
 }
 
 /** Which model set a function's SERVING_VERSION_PARAMETER (by construct path). */
@@ -130,16 +133,6 @@ const VERSION_PREFIX = /^[a-zA-Z0-9_.-]{1,200}$/;
 const VERSION_ARN = /^arn:[a-z\d-]+:rekognition:[a-z\d-]+:\d{12}:project\/[a-zA-Z0-9_.-]{1,255}\/version\/[a-zA-Z0-9_.-]{1,255}\/[0-9]+$/;
 const DEFAULT_TIMEOUT = Duration.hours(8);
 const MAX_TIMEOUT = Duration.hours(72);
-
-class ImportedModelVersion extends Resource implements ICustomLabelsModel {
-  constructor(scope: Construct, id: string, private readonly versionArn: string, readonly versionName: string) {
-    super(scope, id, { environmentFromArn: Token.isUnresolved(versionArn) ? undefined : versionArn });
-  }
-
-  grantDetectCustomLabels(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: DETECT_ACTIONS, resourceArns: [this.versionArn] });
-  }
-}
 
 /**
  * A Rekognition Custom Labels model trained from declared data by `cdk deploy`: the stack's workflow prepares the

@@ -4,6 +4,7 @@
  * The interpreter keys its overrides by state name and sends any Task without one to real AWS Lambda, silently
  * ignores JSONata and JSONPath variables, and drops falsy Pass results; each of those is refused here, by name.
  */
+import { isDistributedMap } from './distributed-map';
 import { serviceDisplayName } from './sfn-errors';
 
 export type TaskRoute =
@@ -75,9 +76,8 @@ export function analyzeDefinition(definition: Record<string, unknown>): Definiti
           }
           break;
         case 'Map':
-          for (const field of ['ItemReader', 'ResultWriter', 'ItemBatcher']) {
-            if (raw[field] !== undefined) throw new UnsupportedDefinitionError(`${statePath}.${field}: a distributed Map cannot run offline`);
-          }
+          // A distributed Map's children are executions of their own (distributed-map.ts analyses them when they run).
+          if (isDistributedMap(raw)) break;
           visit(raw.ItemProcessor ?? raw.Iterator, `${statePath}.${raw.ItemProcessor ? 'ItemProcessor' : 'Iterator'}`);
           break;
         case 'Parallel':

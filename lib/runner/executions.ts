@@ -32,12 +32,19 @@ export interface ExecutionHost {
   sdkHandler(service: string, action: string, parameters: Record<string, unknown>, execution: ExecutionRecord): Promise<unknown>;
   /** Lambda tasks, invoked as the execution's state machine role. */
   lambdaHandler(functionArn: string, payload: unknown, execution: ExecutionRecord): Promise<unknown>;
+  /** Calls Step Functions makes itself as the execution's role (a distributed Map starting children); throws the denial. */
+  authorize?(action: string, resource: string, execution: ExecutionRecord): Promise<void>;
   /** SNS/EventBridge calls: authorized for the state machine role, then recorded, never sent. */
   record(service: string, action: string, parameters: unknown, execution: ExecutionRecord): void | Promise<void>;
   /** Virtual epoch ms now. */
   now(): number;
-  /** Moves virtual time forward (Wait states, retry pauses). */
+  /** Moves virtual time forward (Wait states, retry pauses) when the host has no {@link sleep}. */
   advance(ms: number): void;
+  /**
+   * Waits for virtual time to pass (Wait states, retry pauses), so that concurrent executions wait at the same time as
+   * in AWS; ends early when the execution is stopped. @default - advance() moves the clock at once
+   */
+  sleep?(ms: number, signal: AbortSignal): Promise<void>;
   /**
    * Called when an execution reaches a Wait state, before time moves; a returned promise holds the execution there
    * (a test uses it to act "during training"). Released when the execution is stopped.
@@ -191,12 +198,16 @@ export class LocalStepFunctions {
           }
           if (abort.signal.aborted) return;
           const ms = typeof wait === 'number' ? wait * 1000 : Math.max(0, Date.parse(wait) - host.now());
-          host.advance(ms);
+          if (host.sleep) await host.sleep(ms, abort.signal);
+          else host.advance(ms);
         },
-        onRetry: (delaySeconds) => {
-          if (!abort.signal.aborted) host.advance(delaySeconds * 1000);
+        onRetry: async (delaySeconds) => {
+          if (abort.signal.aborted) return;
+          if (host.sleep) await host.sleep(delaySeconds * 1000, abort.signal);
+          else host.advance(delaySeconds * 1000);
         },
         clock: () => host.now(),
+        authorize: host.authorize ? (action, resource) => host.authorize!(action, resource, record) : undefined,
         context: {
           Execution: { Id: record.executionArn, Name: record.name, StartTime: new Date(record.startDate).toISOString(), RoleArn: '' },
           StateMachine: { Id: record.stateMachineArn, Name: record.stateMachineArn.split(':').pop() },

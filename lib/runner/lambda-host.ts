@@ -14,6 +14,8 @@ import * as path from 'node:path';
 import { format } from 'node:util';
 import * as vm from 'node:vm';
 
+import { LambdaClock, LambdaTimers } from './lambda-clock';
+
 /** What the runner knows about a function from its template resource. */
 export interface LambdaFunctionSpec {
   readonly functionName: string;
@@ -40,6 +42,8 @@ export interface LambdaHostOptions {
   readonly baseEnvironment: Readonly<Record<string, string>>;
   /** Receives the functions' console output, one line at a time, prefixed with the function name. */
   readonly log?: (line: string) => void;
+  /** The clock functions' `Date` and timers follow (see lambda-clock.ts). @default - the machine's */
+  readonly clock?: LambdaClock;
 }
 
 /** An error a function threw (or returned through its callback): `name` is its errorType, `message` its errorMessage. */
@@ -58,6 +62,7 @@ type Handler = (event: unknown, context: Record<string, unknown>, callback?: (er
 interface LoadedFunction {
   readonly key: string;
   readonly exports: Record<string, unknown>;
+  readonly timers?: LambdaTimers;
 }
 
 /** Loads and invokes functions in this process; one instance per deploy session. */
@@ -96,12 +101,14 @@ export class LambdaHost {
       throw new Error(`Function ${spec.functionName} uses runtime ${spec.runtime}: only Node.js functions run offline`);
     }
     const { file, exportName } = handlerLocation(spec);
-    const fn = this.load(spec, file).exports[exportName];
+    const loadedFunction = this.load(spec, file);
+    const fn = loadedFunction.exports[exportName];
     if (typeof fn !== 'function') {
       throw new Error(`Function ${spec.functionName}: ${path.relative(spec.codeDir, file)} exports no function named ${exportName} (handler ${spec.handler})`);
     }
     const handler = fn as Handler;
-    const deadline = Date.now() + (spec.timeoutSeconds ?? 3) * 1000;
+    const now = (): number => this.options.clock?.now() ?? Date.now();
+    const deadline = now() + (spec.timeoutSeconds ?? 3) * 1000;
     const context = {
       functionName: spec.functionName,
       functionVersion: '$LATEST',
@@ -111,7 +118,7 @@ export class LambdaHost {
       logGroupName: `/aws/lambda/${spec.functionName}`,
       logStreamName: 'offline',
       callbackWaitsForEmptyEventLoop: true,
-      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+      getRemainingTimeInMillis: () => Math.max(0, deadline - now()),
     };
     const payload = jsonCopy(event);
     const requestBytes = Buffer.byteLength(JSON.stringify(payload));
@@ -120,6 +127,7 @@ export class LambdaHost {
         `${requestBytes} byte payload is too large for the RequestResponse invocation type (limit ${MAX_PAYLOAD_BYTES} bytes)`, spec.functionName);
     }
     let response: unknown;
+    loadedFunction.timers?.enter();
     try {
       const result = handler.length >= 3
         ? await new Promise<unknown>((resolve, reject) => {
@@ -134,6 +142,8 @@ export class LambdaHost {
       const name = typeof e.name === 'string' && e.name !== '' ? e.name : 'Error';
       const message = typeof e.message === 'string' ? e.message : String(err);
       throw new LambdaFunctionError(name, message, spec.functionName);
+    } finally {
+      loadedFunction.timers?.leave();
     }
     const responseBytes = Buffer.byteLength(JSON.stringify(response));
     if (responseBytes > MAX_PAYLOAD_BYTES) {
@@ -165,6 +175,8 @@ export class LambdaHost {
       error: (...args: unknown[]) => write(format(...args)),
     };
     const modules = new Map<string, { exports: unknown }>();
+    const timers = this.options.clock ? new LambdaTimers(this.options.clock) : undefined;
+    const time = timers?.globals ?? { Date, setTimeout, clearTimeout, setInterval, clearInterval };
     const loadFile = (target: string): unknown => {
       const cached = modules.get(target);
       if (cached) return cached.exports;
@@ -177,7 +189,7 @@ export class LambdaHost {
       modules.set(target, module);
       const source = fs.readFileSync(target, 'utf8').replace(/^#!.*/, '');
       const wrapper = vm.runInThisContext(
-        `(function (exports, require, module, __filename, __dirname, process, console) {${source}\n})`, { filename: target },
+        `(function (exports, require, module, __filename, __dirname, process, console, Date, setTimeout, clearTimeout, setInterval, clearInterval) {${source}\n})`, { filename: target },
       ) as (...args: unknown[]) => void;
       const nodeRequire = createRequire(target);
       // Every JavaScript file the function loads, its own and its packages' (an unbundled AWS SDK too), is compiled
@@ -189,11 +201,12 @@ export class LambdaHost {
         const resolved = resolvePackage(nodeRequire, id);
         return /\.(c?js|json)$/.test(resolved) ? loadFile(resolved) : nodeRequire(resolved);
       }, { resolve: nodeRequire.resolve, cache: nodeRequire.cache, main: undefined });
-      wrapper.call(module.exports, module.exports, ownRequire, module, target, path.dirname(target), ownProcess, ownConsole);
+      wrapper.call(module.exports, module.exports, ownRequire, module, target, path.dirname(target), ownProcess, ownConsole,
+        time.Date, time.setTimeout, time.clearTimeout, time.setInterval, time.clearInterval);
       return module.exports;
     };
     const exports = loadFile(file);
-    const loaded = { key, exports: (typeof exports === 'object' && exports !== null ? exports : {}) as Record<string, unknown> };
+    const loaded = { key, exports: (typeof exports === 'object' && exports !== null ? exports : {}) as Record<string, unknown>, timers };
     this.loaded.set(key, loaded);
     return loaded;
   }

@@ -141,6 +141,15 @@ export class LocalRunner {
     return modelSummaries(this.ctx);
   }
 
+  /**
+   * Lets `ms` of virtual time pass: executions, handlers and schedules run meanwhile, each at its own virtual time.
+   */
+  async runFor(ms: number): Promise<void> {
+    await this.cloud.clock.sleep(ms);
+    await this.cloud.emulator.idle();
+    this.ctx.save();
+  }
+
   /** Resolves once no execution runs (executions of non-blocking models go on after a deploy). */
   async settle(): Promise<void> {
     await this.ctx.runtime.sfn.settle();

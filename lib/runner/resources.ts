@@ -12,6 +12,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { CreateBucketCommand, DeleteBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 
 import { checkErrorNames } from './asl';
+import { distributedMapProblems } from './distributed-map';
 import { isPlainObject } from './intrinsics';
 import { checkLambdaFunction, checkWaitConditionTimeout } from './limits';
 import { ResourceRecord } from './local-state';
@@ -243,8 +244,8 @@ function checkStateMachineErrorNames(props: Record<string, unknown>): void {
     }
   }
   if (isPlainObject(definition)) {
-    const problems = checkErrorNames(definition);
-    if (problems.length > 0) throw new ResourceError(`The state machine's Retry/Catch name errors its tasks never raise:\n  - ${problems.join('\n  - ')}`);
+    const problems = [...checkErrorNames(definition), ...distributedMapProblems(definition)];
+    if (problems.length > 0) throw new ResourceError(`Invalid State Machine Definition:\n  - ${problems.join('\n  - ')}`);
   }
 }
 

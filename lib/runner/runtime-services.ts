@@ -18,6 +18,7 @@ import { RunnerState } from './local-state';
 import { WaitSignal } from './resources';
 import { RecordedCall } from './runner-types';
 import { ParameterStore, SdkTaskHandler, sdkTaskHandler, ssmOperation, TaskIdentity } from './sdk-tasks';
+import { VirtualTimeDriver } from './virtual-time';
 
 export interface RuntimeOptions {
   readonly cloud: LocalCloud;
@@ -39,6 +40,8 @@ export class RuntimeServices {
   private readonly sdkTasks: SdkTaskHandler;
   private services?: LocalServices;
   private lambdaHost?: LambdaHost;
+  // ---- issue 11: concurrent virtual time (virtual-time.ts) --------------------------------------------------------
+  private readonly time?: VirtualTimeDriver;
 
   constructor(private readonly o: RuntimeOptions) {
     this.parameters = o.world.parameterStore();
@@ -66,10 +69,14 @@ export class RuntimeServices {
       },
       now: () => o.cloud.clock.now(),
       advance: (ms) => o.cloud.clock.advance(ms),
+      sleep: (ms, signal) => o.cloud.clock.sleep(ms, { signal }),
+      authorize: (action, resource, execution) => this.authorizeTask(execution, action, resource, 'States.Permissions', 'AWSStepFunctions'),
       beforeWait: o.beforeWait,
       log: (line) => o.log(line),
     };
     this.sfn = new LocalStepFunctions(host);
+    // A stopped clock moves when everything waits (concurrent waits overlap); a running clock moves by itself.
+    if (o.cloud.clock.timeScale === 0) this.time = new VirtualTimeDriver(o.cloud.clock);
   }
 
   /** `http://127.0.0.1:<port>` of the local services. */
@@ -123,6 +130,7 @@ export class RuntimeServices {
     const endpoint = this.services.endpoint;
     this.lambdaHost = new LambdaHost({
       log: this.o.debug,
+      clock: { now: () => cloud.clock.now(), sleep: (ms, o) => cloud.clock.sleep(ms, o) },
       baseEnvironment: {
         AWS_REGION: OFFLINE_REGION,
         AWS_DEFAULT_REGION: OFFLINE_REGION,
@@ -147,6 +155,7 @@ export class RuntimeServices {
 
   async close(): Promise<void> {
     await this.services?.close();
+    this.time?.close();
   }
 
   /** Runs a deployed function in-process, as its own role. */

@@ -10,7 +10,9 @@ import './polyfill';
 import type * as Sfn from 'aws-local-stepfunctions' with { 'resolution-mode': 'import' };
 
 import { analyzeDefinition, DEFAULT_RECORDED_INTEGRATIONS, isObject, readPath, routeResource, TaskRoute, UnsupportedDefinitionError } from './asl';
+import { extractDistributedMaps, runDistributedMap } from './distributed-map';
 import { MAX_HISTORY_EVENTS, MAX_STATE_PAYLOAD_BYTES } from './limits';
+import { evaluateTemplate } from './payload-template';
 import { toLambdaTaskError, toSdkTaskError, toTaskError } from './sfn-errors';
 
 // The package's types say ESM, but it ships a CommonJS build that require() loads (package.json exports "require").
@@ -74,6 +76,10 @@ export interface RunStateMachineOptions {
    */
   readonly maxHistoryEvents?: number;
   readonly signal?: AbortSignal;
+  /** Authorizes what Step Functions itself does as the role (a distributed Map starting child executions); throws the denial. */
+  readonly authorize?: (action: string, resource: string) => Promise<void>;
+  /** Virtual seconds after which the run times out (an EXPRESS child's 5 minutes). @default - the definition's TimeoutSeconds */
+  readonly maxSeconds?: number;
 }
 
 export interface StateMachineRunResult {
@@ -114,8 +120,10 @@ type LogEvent = ReturnType<Sfn.StateMachine['run']>['eventLogs'] extends AsyncGe
 
 /** Runs the definition to the end and reports how it ended, with its compact history and virtual duration. */
 export async function runStateMachine(options: RunStateMachineOptions): Promise<StateMachineRunResult> {
-  const definition: unknown = typeof options.definition === 'string' ? JSON.parse(options.definition) : options.definition;
-  if (!isObject(definition)) throw new UnsupportedDefinitionError('the state machine definition is not a JSON object');
+  const given: unknown = typeof options.definition === 'string' ? JSON.parse(options.definition) : options.definition;
+  if (!isObject(given)) throw new UnsupportedDefinitionError('the state machine definition is not a JSON object');
+  // Distributed Maps are served by distributed-map.ts: the interpreter sees a Task in their place.
+  const { runnable: definition, maps: distributedMaps } = extractDistributedMaps(given);
   const info = analyzeDefinition(definition);
   const events: RunEvent[] = [];
   const startMs = Date.now();
@@ -125,7 +133,8 @@ export async function runStateMachine(options: RunStateMachineOptions): Promise<
   let hookError: unknown;
   let hookChain: Promise<void> = Promise.resolve();
   const clock = options.clock ?? (() => startMs + virtualSeconds * 1000);
-  const timeoutSeconds = typeof definition.TimeoutSeconds === 'number' ? definition.TimeoutSeconds : undefined;
+  const ownTimeout = typeof definition.TimeoutSeconds === 'number' ? definition.TimeoutSeconds : undefined;
+  const timeoutSeconds = options.maxSeconds === undefined ? ownTimeout : Math.min(ownTimeout ?? Infinity, options.maxSeconds);
   let abortExecution = (): void => undefined;
 
   const halt = (status: RunStatus, error: string, cause: string): void => {
@@ -162,8 +171,24 @@ export async function runStateMachine(options: RunStateMachineOptions): Promise<
     }
   }
   let recordCount = 0;
+  const parentExecution = isObject(options.context?.Execution) ? options.context.Execution : {};
+  const distributedHandler = (name: string) => (input: unknown): Promise<unknown> => runDistributedMap(name, distributedMaps[name], input, {
+    context: { ...options.context, Execution: { ...parentExecution, Input: options.input ?? {} } },
+    now: clock,
+    sdk: async (service, action, parameters) => {
+      if (!options.sdkHandler) throw new UnsupportedDefinitionError(`${name}: a distributed Map needs an sdkHandler to reach S3`);
+      return options.sdkHandler(service, action, parameters);
+    },
+    authorize: options.authorize,
+    runChild: async (childDefinition, input, context, limits) => runStateMachine({
+      ...options, definition: childDefinition, input, context, signal: limits.signal, maxSeconds: limits.maxSeconds,
+      maxHistoryEvents: limits.maxSeconds === undefined ? options.maxHistoryEvents : Number.MAX_SAFE_INTEGER,
+    }).catch((err: unknown) => ({ status: 'FAILED' as const, error: 'States.Runtime', cause: err instanceof Error ? err.message : String(err) })),
+    template: evaluateTemplate,
+    signal: options.signal,
+  });
   for (const task of info.tasks) {
-    const own = options.taskHandlers?.[task.stateName];
+    const own = options.taskHandlers?.[task.stateName] ?? (distributedMaps[task.stateName] ? distributedHandler(task.stateName) : undefined);
     const route = own ? undefined : routeResource(task.resource, options.recordedIntegrations ?? DEFAULT_RECORDED_INTEGRATIONS);
     const call = own ? async (input: unknown) => toJson(await own(input)) : route && serveRoute(route, options, () => ++recordCount);
     if (!call) {

@@ -66,7 +66,7 @@ describe('analyzeDefinition', () => {
     expect([...info.states.keys()]).toEqual(['Par', 'Wait1', 'Each', 'Call']);
   });
 
-  test('refuses JSONata inside a Map ItemProcessor, Assign, falsy Pass results, duplicate names and distributed Maps', () => {
+  test('refuses JSONata inside a Map ItemProcessor, Assign, falsy Pass results and duplicate names; skips distributed Maps\' children', () => {
     const map = (processor: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
       ({ StartAt: 'M', States: { M: { Type: 'Map', ItemProcessor: processor, End: true, ...extra } } });
     const pass = (state: Record<string, unknown>) => ({ StartAt: 'P', States: { P: { Type: 'Pass', End: true, ...state } } });
@@ -76,8 +76,11 @@ describe('analyzeDefinition', () => {
     expect(() => analyzeDefinition(pass({ Result: 0 }))).toThrow('States.P.Result is 0: aws-local-stepfunctions ignores a falsy Pass Result');
     expect(() => analyzeDefinition(map({ StartAt: 'M', States: { M: { Type: 'Succeed' } } })))
       .toThrow('state name "M" is used twice (States.M.ItemProcessor.States.M)');
-    expect(() => analyzeDefinition(map({ StartAt: 'X', States: { X: { Type: 'Succeed' } } }, { ItemReader: {} })))
-      .toThrow('States.M.ItemReader: a distributed Map cannot run offline');
+    // A distributed Map's children are executions of their own: their state names may repeat the parent's.
+    const distributed = analyzeDefinition(map({ StartAt: 'M', States: { M: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', End: true } },
+      ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } }));
+    expect([...distributed.states.keys()]).toEqual(['M']);
+    expect(distributed.tasks).toEqual([]);
   });
 });
 

@@ -1,6 +1,7 @@
 import { AccessControl } from '../../iam/world';
 import { VirtualClock } from '../clock';
 import { TrainedModel } from '../learner';
+import { CapacityTable, ModelCapacity } from './capacity';
 import { notFound, ServiceError } from './errors';
 import { LocalS3Access } from './s3';
 import {
@@ -83,8 +84,8 @@ export class EmulatorCore {
   readonly models = new Map<string, TrainedModel>();
   readonly forcedTrainings: ForcedTraining[] = [];
   readonly forcedStarts: ForcedStart[] = [];
-  /** Real-time request stamps per version for the throughput budget. */
-  readonly detectWindows = new Map<string, number[]>();
+  /** What each running model takes (throughput, latency, auto scaling). */
+  readonly capacity: CapacityTable;
   private readonly work = new Map<number, Promise<JobResult>>();
   private settling: Promise<void> = Promise.resolve();
   closed = false;
@@ -100,7 +101,9 @@ export class EmulatorCore {
     /** Checks the caller's own S3 rights where the service uses them; absent: nothing is checked. */
     readonly access?: AccessControl,
     readonly quotas: Required<AccountQuotas> = DEFAULT_QUOTAS,
+    capacities: readonly ModelCapacity[] = [],
   ) {
+    this.capacity = new CapacityTable(tpsPerInferenceUnit, capacities);
     this.state = emptyState();
     const loaded = store?.load();
     if (loaded) this.restore(loaded);

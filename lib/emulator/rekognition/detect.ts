@@ -7,24 +7,22 @@ import { EmulatorCore } from './core';
 import { invalidParameter, notReady, ServiceError } from './errors';
 import { Handler } from './ops-projects';
 import { Params, readS3Object, RULES } from './params';
+import { VersionRecord } from './state';
 
 /** DetectCustomLabels caps raw bytes at 4 MB (reference §8); [inferred] MB = 2^20 bytes. */
 const MAX_BYTES = 4 * 1024 * 1024;
 /** [inferred] labels without an assumed threshold (absent from the test set) use 0.5. */
 const DEFAULT_THRESHOLD = 0.5;
-const WINDOW_MS = 1000;
-
-/** Keeps requests per version within tps x inference units over a sliding second of real time. */
-function spendThroughput(core: EmulatorCore, arn: string, units: number): void {
-  const now = performance.now();
-  const window = (core.detectWindows.get(arn) ?? []).filter((t) => now - t < WINDOW_MS);
-  if (window.length >= core.tpsPerInferenceUnit * units) {
-    core.detectWindows.set(arn, window);
+/**
+ * Keeps calls per version within its capacity (tps x running inference units) over the last second of virtual time.
+ * [inferred] The message: the reference gives none beyond the error name's default.
+ */
+function spendThroughput(core: EmulatorCore, v: VersionRecord): void {
+  const { admitted, tps, units } = core.capacity.admit(core, v, core.clock.now());
+  if (!admitted) {
     throw new ServiceError('ProvisionedThroughputExceededException',
-      `The request rate exceeds the ${core.tpsPerInferenceUnit * units} transactions per second of the model's ${units} inference unit(s).`);
+      `The request rate exceeds the ${tps} transactions per second of the model's ${units} inference unit(s).`);
   }
-  window.push(now);
-  core.detectWindows.set(arn, window);
 }
 
 async function readImage(core: EmulatorCore, image: Params, caller: Caller | undefined): Promise<Buffer> {
@@ -71,9 +69,23 @@ export const detectCustomLabels: Handler = async (core, p, { caller }) => {
   const minConfidence = p.num('MinConfidence', { min: 0, max: 100 });
   const version = core.version(arn);
   if (version.status !== 'RUNNING') throw notReady(`The project version ${arn} is ${version.status}, not RUNNING.`);
+  spendThroughput(core, version);
+  // The call takes the model's latency in virtual time, failures included (the request is held open meanwhile).
+  const { latencyMs } = core.capacity.of(arn.split('/')[1] ?? '', version.name);
+  const answered = core.clock.now() + latencyMs;
+  try {
+    return await analyse(core, version, image, caller, maxResults, minConfidence);
+  } finally {
+    const left = answered - core.clock.now();
+    if (left > 0) await core.clock.sleep(left, { holdsRequest: true });
+  }
+};
+
+async function analyse(core: EmulatorCore, version: VersionRecord, image: Params, caller: Caller | undefined, maxResults: number | undefined,
+  minConfidence: number | undefined): Promise<unknown> {
+  const arn = version.arn;
   const model = core.model(version.modelId);
   if (!model) throw new ServiceError('InternalServerError', `The model of ${arn} is missing from the emulator's store.`);
-  spendThroughput(core, arn, version.meter.runningUnits ?? version.minInferenceUnits ?? 1);
   const bytes = await readImage(core, image, caller);
   if (imageFormat(bytes) === undefined) throw new ServiceError('InvalidImageFormatException', 'Request has unsupported image format');
   checkDimensions(bytes);
@@ -98,4 +110,4 @@ export const detectCustomLabels: Handler = async (core, p, { caller }) => {
         : {}),
     })),
   };
-};
+}

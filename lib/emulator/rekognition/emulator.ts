@@ -3,6 +3,7 @@ import type * as http from 'node:http';
 import { rekognitionRequests } from '../../iam/requests';
 import { AccessControl, Caller } from '../../iam/world';
 import { VirtualClock } from '../clock';
+import { ModelCapacity } from './capacity';
 import { AccountQuotas, DEFAULT_QUOTAS, EmulatorCore, ForcedStart, ForcedTraining, upsertEntries } from './core';
 import { detectCustomLabels } from './detect';
 import { ServiceError } from './errors';
@@ -30,8 +31,10 @@ export interface RekognitionEmulatorOptions {
   readonly randomFaults?: RandomFaultSpec;
   /** When set, the state is saved there after each change and loaded at start. */
   readonly stateDir?: string;
-  /** DetectCustomLabels budget per inference unit (requests per real second). @default 5 */
+  /** DetectCustomLabels calls per (virtual) second per inference unit, for models no `modelCapacity` entry matches. @default 5 */
   readonly tpsPerInferenceUnit?: number;
+  /** Throughput and latency per model (see capacity.ts); the last matching entry wins. @default - tpsPerInferenceUnit, no latency */
+  readonly modelCapacity?: readonly ModelCapacity[];
   /** Account quotas, refused with LimitExceededException as the service refuses them. @default - see AccountQuotas */
   readonly quotas?: AccountQuotas;
   /**
@@ -76,6 +79,8 @@ export class RekognitionEmulator {
   readonly clock: VirtualClock;
   readonly faults: { add(spec: FaultSpec): void; clear(): void; setRandom(spec?: RandomFaultSpec): void };
   readonly force: { training(o: ForcedTraining): void; start(o: ForcedStart): void; clear(): void };
+  /** Sets what models take (tests change it between runs); see {@link ModelCapacity}. */
+  readonly capacity: { set(c: ModelCapacity): void; clear(): void };
   private readonly core: EmulatorCore;
   private readonly injector: FaultInjector;
   private readonly server: JsonProtocolServer;
@@ -88,8 +93,9 @@ export class RekognitionEmulator {
     this.core = new EmulatorCore(
       this.clock, region, options.accountId ?? '123456789012', new LocalS3Access(options.s3Endpoint, region),
       options.tpsPerInferenceUnit ?? 5, this.log, options.stateDir ? new StateStore(options.stateDir) : undefined, options.access,
-      { ...DEFAULT_QUOTAS, ...options.quotas },
+      { ...DEFAULT_QUOTAS, ...options.quotas }, options.modelCapacity,
     );
+    this.capacity = { set: (c) => this.core.capacity.set(c), clear: () => this.core.capacity.clear() };
     this.injector = new FaultInjector(options.faults, options.randomFaults);
     this.faults = {
       add: (spec) => this.injector.add(spec),
@@ -150,6 +156,7 @@ export class RekognitionEmulator {
   usage(): Usage {
     this.core.settleReady((job, result, at) => this.apply(job, result, at));
     const now = this.clock.now();
+    for (const v of Object.values(this.core.state.versions)) this.core.capacity.settleUnits(this.core, v, now);
     const live = Object.values(this.core.state.versions).map((v): VersionUsage => ({
       projectVersionArn: v.arn,
       trainingSeconds: v.billableTrainingSeconds ?? 0,
@@ -213,6 +220,7 @@ export class RekognitionEmulator {
           v.statusMessage = 'The model is running.';
           v.meter.runningSince = at;
           v.meter.runningUnits = v.minInferenceUnits ?? 1;
+          this.core.capacity.forget(v.arn);
         } else {
           v.status = 'FAILED';
           v.statusMessage = result.message;
@@ -234,7 +242,7 @@ export class RekognitionEmulator {
           projectVersionArn: v.arn, trainingSeconds: v.billableTrainingSeconds ?? 0, inferenceUnitSeconds: v.meter.inferenceUnitSeconds, status: 'DELETED',
         });
         delete state.versions[job.target];
-        this.core.detectWindows.delete(job.target);
+        this.core.capacity.forget(job.target);
         this.core.releaseModel(v.modelId);
         return;
       }

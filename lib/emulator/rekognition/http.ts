@@ -75,7 +75,8 @@ export class JsonProtocolServer {
     const target = String(req.headers['x-amz-target'] ?? '');
     const body = await readBody(req);
     const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
-    const finish = (status: number): void => this.log(`${new Date().toISOString()} ${operation || target || '-'} ${status} ${Date.now() - started}ms`);
+    const finish = (status: number, code?: string): void => this.log(`${new Date().toISOString()} ${operation || target || '-'} ${status} `
+      + `${Date.now() - started}ms${code ? ` ${code}` : ''}`);
     if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/') {
       sendError(res, requestId, new ServiceError('UnknownOperationException', `Only POST / is served, got ${req.method} ${req.url}.`));
       return finish(400);
@@ -104,7 +105,7 @@ export class JsonProtocolServer {
     } catch (err) {
       const error = err instanceof ServiceError ? err : internal(err, this.log);
       sendError(res, requestId, error);
-      finish(error.httpStatus);
+      finish(error.httpStatus, error.name);
     }
   }
 }

@@ -180,7 +180,9 @@ const stopProjectVersion: Handler = (core, p) => {
   // [inferred] a STARTING model can be stopped too (reference §4).
   if (v.status !== 'RUNNING' && v.status !== 'STARTING') throw inUse(`The project version ${v.arn} is ${v.status} and cannot be stopped.`);
   core.cancelJobs(v.arn, 'start');
+  core.capacity.settleUnits(core, v, core.clock.now());
   stopMeter(v, core.clock.now());
+  core.capacity.forget(v.arn);
   v.status = 'STOPPING';
   v.statusMessage = 'The model is being stopped.';
   core.startJob('stop', v.arn, DURATIONS.stopMs, () => ({ durationMs: DURATIONS.stopMs, ok: true }));

@@ -43,7 +43,9 @@ export async function startFront(options: FrontOptions): Promise<Front> {
         req.resume();
         return;
       }
-      handle(req, res, options, agent, outcome.body, outcome.missingObject);
+      void conditionalPut(req, res, options, agent).then((proceed) => {
+        if (proceed) handle(req, res, options, agent, outcome.body, outcome.missingObject);
+      });
     }, (err: unknown) => {
       sendError(res, 500, 'InternalError', `local S3 authorization: ${err instanceof Error ? err.message : String(err)}`, req.url);
       req.resume();
@@ -201,6 +203,73 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse, options: Fr
   } else {
     pipeline(req, upstream, () => undefined);
   }
+}
+
+const putLocks = new Map<string, Promise<void>>();
+
+/**
+ * PutObject with `If-None-Match: *` or `If-Match: <etag>` (S3's conditional writes): the object's current ETag is
+ * read first and the write goes on only when the condition holds, else 412 PreconditionFailed (404 NoSuchKey for
+ * If-Match on a missing object), as S3 answers. Writes to one key are serialised here, so a condition and the write it
+ * guards are atomic: two writers racing on the same ETag see one success and one 412. Resolves to whether to go on.
+ */
+async function conditionalPut(req: http.IncomingMessage, res: http.ServerResponse, options: FrontOptions, agent: http.Agent): Promise<boolean> {
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const segments = url.pathname.split('/').slice(1);
+  const isObjectPut = req.method === 'PUT' && segments.length > 1 && segments.slice(1).join('/') !== ''
+    && ![...url.searchParams.keys()].some((k) => ['uploadId', 'partNumber', 'tagging', 'acl'].includes(k))
+    && req.headers['x-amz-copy-source'] === undefined;
+  if (!isObjectPut) return true;
+  const key = url.pathname;
+  const previous = putLocks.get(key) ?? Promise.resolve();
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => { release = resolve; });
+  const chained = previous.then(() => held);
+  putLocks.set(key, chained);
+  res.once('close', () => {
+    release();
+    if (putLocks.get(key) === chained) putLocks.delete(key);
+  });
+  await previous;
+  const ifMatch = req.headers['if-match'];
+  const ifNoneMatch = req.headers['if-none-match'];
+  delete req.headers['if-match'];
+  delete req.headers['if-none-match'];
+  if (ifMatch === undefined && ifNoneMatch === undefined) return true;
+  const current = await headEtag(options.backendPort, agent, url.pathname);
+  let failed: { status: number; code: string; message: string; condition?: string } | undefined;
+  if (ifNoneMatch !== undefined) {
+    if (ifNoneMatch.trim() !== '*') {
+      failed = { status: 501, code: 'NotImplemented', message: 'A header you provided implies functionality that is not implemented', condition: undefined };
+    } else if (current !== undefined) {
+      failed = { status: 412, code: 'PreconditionFailed', message: 'At least one of the pre-conditions you specified did not hold', condition: 'If-None-Match' };
+    }
+  } else if (ifMatch !== undefined) {
+    if (current === undefined) failed = { status: 404, code: 'NoSuchKey', message: 'The specified key does not exist.' };
+    else if (unquote(ifMatch) !== unquote(current) && ifMatch.trim() !== '*') {
+      failed = { status: 412, code: 'PreconditionFailed', message: 'At least one of the pre-conditions you specified did not hold', condition: 'If-Match' };
+    }
+  }
+  if (!failed) return true;
+  req.resume();
+  sendError(res, failed.status, failed.code, failed.message, req.url, failed.condition ? { Condition: failed.condition } : {});
+  return false;
+}
+
+function headEtag(port: number, agent: http.Agent, pathname: string): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    // s3rver serves anonymous reads.
+    const head = http.request({ host: '127.0.0.1', port, method: 'HEAD', path: pathname, agent }, (up) => {
+      up.resume();
+      resolve(up.statusCode === 200 ? String(up.headers.etag ?? '') : undefined);
+    });
+    head.on('error', reject);
+    head.end();
+  });
+}
+
+function unquote(etag: string): string {
+  return etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
 }
 
 type RangeAnswer = { kind: 'full' } | { kind: 'unsatisfiable' } | { kind: 'part'; start: number; end: number };

@@ -153,8 +153,8 @@ describe('model versions over the wire: training, evaluation files, start/stop, 
       if (!out.CustomLabels!.some((l) => l.Name === sample.labels[0])) missed.push(`${sample.relPath} (${JSON.stringify(out.CustomLabels)})`);
     }
     expect(missed).toEqual([]);
-    // Leave the model's throughput window (a sliding second) empty for the next test.
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    // Leave the model's throughput window (the last second of virtual time) empty for the next test.
+    world.clock.advance(1000);
   });
 
   test('DetectCustomLabels without MinConfidence applies each label\'s assumed threshold from the evaluation', async () => {
@@ -173,6 +173,7 @@ describe('model versions over the wire: training, evaluation files, start/stop, 
   });
 
   test('DetectCustomLabels image errors: over 4 MB, sides or aspect ratio out of bounds, not PNG/JPEG, missing S3 object; an S3 object works', async () => {
+    world.clock.advance(1000);
     const big = Buffer.alloc(4 * 1024 * 1024 + 1);
     expect((await errorOf(world.rekognition.send(new DetectCustomLabelsCommand({ ProjectVersionArn: versionArn, Image: { Bytes: big } })))).name)
       .toBe('ImageTooLargeException');

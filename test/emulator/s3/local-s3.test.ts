@@ -50,6 +50,23 @@ describe('startLocalS3', () => {
     await s3.stop();
   });
 
+  test('conditional writes: If-None-Match * creates once, If-Match replaces only the ETag it names; racing writers get one 412', async () => {
+    const put = (body: string, conditions: { IfNoneMatch?: string; IfMatch?: string }) =>
+      client.send(new PutObjectCommand({ Bucket: 'data', Key: 'lease.json', Body: body, ...conditions }));
+    const failure = async (p: Promise<unknown>) => p.then(() => 'ok', (e: { name: string; $metadata?: { httpStatusCode?: number } }) =>
+      `${e.name} ${e.$metadata?.httpStatusCode}`);
+    const first = await put('v1', { IfNoneMatch: '*' });
+    expect(await failure(put('v1 again', { IfNoneMatch: '*' }))).toBe('PreconditionFailed 412');
+    expect(await failure(client.send(new PutObjectCommand({ Bucket: 'data', Key: 'nothing-here', Body: 'x', IfMatch: first.ETag }))))
+      .toBe('NoSuchKey 404');
+    // Two writers read the same ETag; both write: exactly one wins.
+    const outcomes = await Promise.all(['a', 'b'].map((w) => failure(put(`v2 by ${w}`, { IfMatch: first.ETag }))));
+    const winner = outcomes[0] === 'ok' ? 'a' : 'b';
+    expect([...outcomes].sort()).toEqual(['PreconditionFailed 412', 'ok']);
+    expect((await bytesOf(client, 'data', 'lease.json')).toString()).toBe(`v2 by ${winner}`);
+    expect(await failure(put('v3', { IfMatch: first.ETag }))).toBe('PreconditionFailed 412');
+  });
+
   test('binds 127.0.0.1 and the bucket from options exists', async () => {
     expect(s3.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     await client.send(new PutObjectCommand({ Bucket: 'data', Key: 'probe', Body: 'x' }));

@@ -1,0 +1,193 @@
+/**
+ * BatchAnalysis end to end, offline with IAM enforced: a model version trained in the emulator, imported by ARN, and
+ * a batch stack deployed by the runner. A run lists the images, starts the stopped model, analyses every image through
+ * the Distributed Map, writes results, a summary and a predictions manifest FeedbackLoop can read, and stops the model
+ * stopWhenIdle after. Faults (a poisoned image, a throttling burst, a start that fails) leave no model running and no
+ * image unaccounted for.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+
+import { BatchSummary, ImageResult } from '../../lib/batch/contracts';
+import { BatchAnalysis, CustomLabelsModel } from '../../lib/index';
+import { selectForReview } from '../../lib/manifest/feedback';
+import { classificationSamples } from '../../lib/samples/shapes';
+import { openSession, Session, STACK_NAME, tempDir } from './helpers';
+
+const IMAGES = 'e2e-batch-images';
+const RESULTS = 'e2e-batch-results';
+const PROJECT = 'batch-shapes';
+const STOP_WHEN_IDLE_MIN = 15;
+
+function synth(outdir: string, versionArn: string): string {
+  fs.rmSync(outdir, { recursive: true, force: true });
+  const app = new App({ outdir });
+  const stack = new Stack(app, STACK_NAME, { env: { region: 'us-east-1' } });
+  new BatchAnalysis(stack, 'Batch', {
+    model: CustomLabelsModel.fromVersionArn(stack, 'Model', versionArn),
+    input: { bucket: s3.Bucket.fromBucketName(stack, 'Images', IMAGES), prefix: 'incoming/' },
+    output: { bucket: s3.Bucket.fromBucketName(stack, 'Results', RESULTS), prefix: 'results/' },
+    stopWhenIdle: Duration.minutes(STOP_WHEN_IDLE_MIN),
+    imagesPerBatch: 10,
+    toleratedFailurePercentage: 0,
+  });
+  app.synth();
+  return outdir;
+}
+
+describe('BatchAnalysis offline under IAM enforcement', () => {
+  let dir: string;
+  let session: Session;
+  let versionArn: string;
+  let sfn: SFNClient;
+  let machineArn: string;
+
+  const admin = () => session.cloud.s3.client();
+  const text = async (bucket: string, key: string): Promise<string> =>
+    (await admin().send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString();
+  const status = async (): Promise<string> => {
+    const projectArn = (await session.rekognition.describeProjects({ ProjectNames: [PROJECT] })).ProjectDescriptions![0].ProjectArn!;
+    return (await session.rekognition.describeProjectVersions({ ProjectArn: projectArn })).ProjectVersionDescriptions![0].Status!;
+  };
+  const runBatch = async (): Promise<{ status: string; output?: BatchSummary; error?: string; cause?: string; name: string }> => {
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: machineArn, input: '{}' }));
+    await session.runner.settle();
+    const done = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    return { status: done.status!, output: done.output ? JSON.parse(done.output) as BatchSummary : undefined, error: done.error, cause: done.cause,
+      name: executionArn!.split(':').pop()! };
+  };
+  const putImages = async (prefix: string, perLabel: number, seed: number): Promise<string[]> => {
+    const keys: string[] = [];
+    for (const s of classificationSamples({ perLabel, seed })) {
+      const key = `${prefix}${s.relPath}`;
+      await admin().send(new PutObjectCommand({ Bucket: IMAGES, Key: key, Body: s.bytes }));
+      keys.push(key);
+    }
+    return keys;
+  };
+
+  beforeAll(async () => {
+    dir = tempDir('batch');
+    session = await openSession(path.join(dir, 'state'), { cloud: { buckets: [IMAGES, RESULTS],
+      modelCapacity: [{ projectName: PROJECT, tpsPerInferenceUnit: 3, latencyMs: 200 }] } });
+    const { cloud, rekognition, runner } = session;
+    expect(runner.iamEnforced).toBe(true);
+    // A trained version, made directly in the emulator (training is the model workflow's tests' business).
+    const lines = async (prefix: string, seed: number): Promise<string> => {
+      const out: string[] = [];
+      for (const s of classificationSamples({ perLabel: 3, seed })) {
+        await admin().send(new PutObjectCommand({ Bucket: IMAGES, Key: `${prefix}${s.relPath}`, Body: s.bytes }));
+        out.push(JSON.stringify({ 'source-ref': `s3://${IMAGES}/${prefix}${s.relPath}`, 'shape': 0, 'shape-metadata': { 'class-name': s.labels[0],
+          'confidence': 1, 'type': 'groundtruth/image-classification', 'human-annotated': 'yes', 'creation-date': '2026-01-01T00:00:00.000',
+          'job-name': 'shape' } }));
+      }
+      return out.join('\n');
+    };
+    await admin().send(new PutObjectCommand({ Bucket: IMAGES, Key: 'train.manifest', Body: await lines('train/', 91) }));
+    await admin().send(new PutObjectCommand({ Bucket: IMAGES, Key: 'test.manifest', Body: await lines('test/', 92) }));
+    const projectArn = (await rekognition.createProject({ ProjectName: PROJECT })).ProjectArn!;
+    for (const type of ['TRAIN', 'TEST'] as const) {
+      await rekognition.createDataset({ ProjectArn: projectArn, DatasetType: type,
+        DatasetSource: { GroundTruthManifest: { S3Object: { Bucket: IMAGES, Name: `${type.toLowerCase()}.manifest` } } } });
+    }
+    cloud.clock.advance(60_000);
+    await cloud.emulator.idle();
+    versionArn = (await rekognition.createProjectVersion({ ProjectArn: projectArn, VersionName: 'v1',
+      OutputConfig: { S3Bucket: RESULTS, S3KeyPrefix: 'training/' } })).ProjectVersionArn!;
+    cloud.clock.advance(24 * 3600_000);
+    await cloud.emulator.idle();
+    expect(await status()).toBe('TRAINING_COMPLETED');
+
+    await runner.deploy(synth(path.join(dir, 'cdk.out'), versionArn));
+    await runner.settle();
+    sfn = new SFNClient({ endpoint: runner.servicesEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    machineArn = Object.values(runner.stackState(STACK_NAME)!.resources).find((r) => r.type === 'AWS::StepFunctions::StateMachine')!.physicalId;
+  });
+
+  afterAll(async () => {
+    await session?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a batch end to end: the stopped model is started, every image analysed, results, summary and predictions written, the model stopped when idle', async () => {
+    const keys = await putImages('incoming/', 8, 93);
+    const before = session.cloud.emulator.usage().totals.inferenceUnitHours;
+    const run = await runBatch();
+    expect([run.status, run.error, run.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
+    const summary = run.output!;
+    expect(summary).toMatchObject({ images: keys.length, analysed: keys.length, failed: 0, unprocessed: 0, modelVersion: versionArn });
+    expect(Object.values(summary.labels).reduce((a, b) => a + b, 0)).toBe(keys.length);
+    // The model takes 3 calls a second: the batches were refused, backed off and retried, and lost nothing.
+    expect(summary.throttled).toBeGreaterThan(0);
+
+    // One JSON object per image, each image once.
+    const listed = await admin().send(new ListObjectsV2Command({ Bucket: RESULTS, Prefix: `results/runs/${run.name}/images/` }));
+    const results: ImageResult[] = [];
+    for (const o of listed.Contents ?? []) results.push(...(await text(RESULTS, o.Key!)).trimEnd().split('\n').map((l) => JSON.parse(l) as ImageResult));
+    expect(results.map((r) => r.image).sort()).toEqual(keys.map((k) => `s3://${IMAGES}/${k}`).sort());
+    expect(results.every((r) => r.modelVersion === versionArn && (r.labels ?? []).length > 0 && r.labels![0].confidence > 0)).toBe(true);
+    expect(JSON.parse(await text(RESULTS, `results/runs/${run.name}/summary.json`))).toEqual(summary);
+
+    // The predictions manifest is what FeedbackLoop selects from.
+    const predictions = await text(RESULTS, `results/runs/${run.name}/predictions.manifest`);
+    const review = selectForReview(predictions, { belowConfidence: 0, sampleShare: 1, seed: 's' });
+    expect([review.images, review.sampled, review.skippedLines]).toEqual([keys.length, keys.length, 0]);
+
+    // The model is stopped (a stop takes a moment), and it ran no longer than the batch plus stopWhenIdle (and its start) on the meter.
+    session.cloud.clock.advance(5 * 60_000);
+    await session.cloud.emulator.idle();
+    expect(await status()).toBe('STOPPED');
+    expect(session.cloud.emulator.usage().running).toEqual([]);
+    const hours = session.cloud.emulator.usage().totals.inferenceUnitHours - before;
+    expect(hours).toBeGreaterThan(STOP_WHEN_IDLE_MIN / 60);
+    expect(hours).toBeLessThan((STOP_WHEN_IDLE_MIN + 10) / 60);
+    // The lease is released.
+    const leases = await admin().send(new ListObjectsV2Command({ Bucket: RESULTS, Prefix: 'results/leases/' }));
+    const lease = JSON.parse(await text(RESULTS, leases.Contents![0].Key!)) as { holders: object; startedByLease: boolean };
+    expect(lease).toMatchObject({ holders: {}, startedByLease: false });
+  });
+
+  test('faults: a poisoned image and a throttling burst leave every image accounted for and the model stopped', async () => {
+    const keys = (await admin().send(new ListObjectsV2Command({ Bucket: IMAGES, Prefix: 'incoming/' }))).Contents!.map((o) => o.Key!);
+    await admin().send(new PutObjectCommand({ Bucket: IMAGES, Key: 'incoming/poisoned.jpg', Body: Buffer.from('not an image at all') }));
+    keys.push('incoming/poisoned.jpg');
+    session.cloud.emulator.faults.add({ operation: 'DetectCustomLabels', error: 'ProvisionedThroughputExceededException', times: 30, afterCalls: 3 });
+    const refusedBefore = session.requests.filter((l) => l.includes('DetectCustomLabels 400') && l.endsWith('ProvisionedThroughputExceededException')).length;
+    const run = await runBatch();
+    session.cloud.emulator.faults.clear();
+    expect([run.status, run.error, run.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
+    expect(run.output).toMatchObject({ images: keys.length, analysed: keys.length - 1, failed: 1, failures: { InvalidImageFormatException: 1 },
+      unprocessed: 0 });
+    // Each refusal reached the batch (no SDK retries in the same second) and was retried after a back-off.
+    const refused = session.requests.filter((l) => l.includes('DetectCustomLabels 400') && l.endsWith('ProvisionedThroughputExceededException'));
+    expect(run.output!.throttled).toBeGreaterThanOrEqual(30);
+    expect(run.output!.throttled).toBe(refused.length - refusedBefore);
+    const listed = await admin().send(new ListObjectsV2Command({ Bucket: RESULTS, Prefix: `results/runs/${run.name}/images/` }));
+    const results: ImageResult[] = [];
+    for (const o of listed.Contents ?? []) results.push(...(await text(RESULTS, o.Key!)).trimEnd().split('\n').map((l) => JSON.parse(l) as ImageResult));
+    expect(results.map((r) => r.image).sort()).toEqual(keys.map((k) => `s3://${IMAGES}/${k}`).sort());
+    expect(results.find((r) => r.image.endsWith('poisoned.jpg'))!.error).toEqual({ code: 'InvalidImageFormatException',
+      message: 'Request has unsupported image format' });
+    session.cloud.clock.advance(5 * 60_000);
+    await session.cloud.emulator.idle();
+    expect(await status()).toBe('STOPPED');
+    expect(session.cloud.emulator.usage().running).toEqual([]);
+  });
+
+  test('faults: a start that FAILs fails the run with the service\'s status, and the lease is released', async () => {
+    session.cloud.emulator.force.start({ versionName: 'v1', fail: true, message: 'Injected: not enough capacity' });
+    const run = await runBatch();
+    session.cloud.emulator.force.clear();
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('ModelNotAvailable');
+    expect(run.cause).toContain('FAILED');
+    expect(session.cloud.emulator.usage().running).toEqual([]);
+    const leases = await admin().send(new ListObjectsV2Command({ Bucket: RESULTS, Prefix: 'results/leases/' }));
+    expect(JSON.parse(await text(RESULTS, leases.Contents![0].Key!))).toMatchObject({ holders: {} });
+  });
+});
