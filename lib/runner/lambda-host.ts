@@ -13,6 +13,8 @@ import * as path from 'node:path';
 import { format } from 'node:util';
 import * as vm from 'node:vm';
 
+import { invokeInChild, LambdaReport } from './lambda-process';
+
 /** What the runner knows about a function from its template resource. */
 export interface LambdaFunctionSpec {
   readonly functionName: string;
@@ -39,6 +41,11 @@ export interface LambdaHostOptions {
   readonly baseEnvironment: Readonly<Record<string, string>>;
   /** Receives the functions' console output, one line at a time, prefixed with the function name. */
   readonly log?: (line: string) => void;
+  /**
+   * Run each invocation in a child process (see lambda-process.ts): its peak memory is held to the function's MemorySize
+   * and reported with its CPU and wall time. @default - in this process, unmeasured
+   */
+  readonly processes?: { readonly onReport?: (report: LambdaReport) => void };
 }
 
 /** An error a function threw (or returned through its callback): `name` is its errorType, `message` its errorMessage. */
@@ -95,6 +102,7 @@ export class LambdaHost {
       throw new Error(`Function ${spec.functionName} uses runtime ${spec.runtime}: only Node.js functions run offline`);
     }
     const { file, exportName } = handlerLocation(spec);
+    if (this.options.processes) return this.invokeInChild(spec, file, exportName, event);
     const fn = this.load(spec, file).exports[exportName];
     if (typeof fn !== 'function') {
       throw new Error(`Function ${spec.functionName}: ${path.relative(spec.codeDir, file)} exports no function named ${exportName} (handler ${spec.handler})`);
@@ -136,6 +144,28 @@ export class LambdaHost {
     }
     const responseBytes = Buffer.byteLength(JSON.stringify(response));
     if (responseBytes > MAX_PAYLOAD_BYTES) {
+      throw new LambdaFunctionError('Function.ResponseSizeTooLarge',
+        `Response payload size exceeded maximum allowed payload size (${MAX_PAYLOAD_BYTES} bytes).`, spec.functionName);
+    }
+    return response;
+  }
+
+  private async invokeInChild(spec: LambdaFunctionSpec, file: string, exportName: string, event: unknown): Promise<unknown> {
+    const payload = jsonCopy(event);
+    const requestBytes = Buffer.byteLength(JSON.stringify(payload));
+    if (requestBytes > MAX_PAYLOAD_BYTES) {
+      throw new LambdaFunctionError('RequestEntityTooLargeException',
+        `${requestBytes} byte payload is too large for the RequestResponse invocation type (limit ${MAX_PAYLOAD_BYTES} bytes)`, spec.functionName);
+    }
+    const context = { functionName: spec.functionName, functionVersion: '$LATEST', invokedFunctionArn: spec.functionArn,
+      memoryLimitInMB: String(spec.memorySize ?? 128), awsRequestId: randomUUID(), logGroupName: `/aws/lambda/${spec.functionName}`,
+      logStreamName: 'offline', callbackWaitsForEmptyEventLoop: true };
+    const outcome = await invokeInChild(spec, file, exportName, this.environmentOf(spec), payload,
+      context, (line) => this.log(`[${spec.functionName}] ${line}`));
+    this.options.processes?.onReport?.(outcome.report);
+    if (!outcome.ok) throw new LambdaFunctionError(outcome.name ?? 'Error', outcome.message ?? '', spec.functionName);
+    const response = jsonCopy(outcome.value);
+    if (Buffer.byteLength(JSON.stringify(response)) > MAX_PAYLOAD_BYTES) {
       throw new LambdaFunctionError('Function.ResponseSizeTooLarge',
         `Response payload size exceeded maximum allowed payload size (${MAX_PAYLOAD_BYTES} bytes).`, spec.functionName);
     }

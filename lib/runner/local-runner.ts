@@ -22,6 +22,7 @@ import { ExecutionHost, ExecutionRecord, LocalStepFunctions } from './executions
 import { DeployedDirectory, localServiceRequests, RunnerIdentities } from './identities';
 import { defaultStackId, IntrinsicResolver, isPlainObject, OFFLINE_ACCOUNT_ID, OFFLINE_PARTITION, OFFLINE_REGION } from './intrinsics';
 import { LambdaFunctionSpec, LambdaHost } from './lambda-host';
+import { LambdaReport } from './lambda-process';
 import { checkWaitConditionUpdate, customResourceResponseBytes, MAX_CUSTOM_RESOURCE_RESPONSE_BYTES, noResponseMessage, serviceTimeoutOf,
   templateProblems } from './limits';
 import { LocalServiceError,LocalServices } from './local-services';
@@ -76,6 +77,11 @@ export interface LocalRunnerOptions {
    * @default true
    */
   readonly iam?: boolean;
+  /**
+   * Run every Lambda invocation in a child process whose peak memory is held to the function's MemorySize (and
+   * reported, with CPU and wall time): slower, for measuring. @default - functions run in this process, unmeasured
+   */
+  readonly lambdaProcesses?: { readonly onReport?: (report: LambdaReport) => void };
 }
 
 export interface DeployOptions {
@@ -711,6 +717,7 @@ export class LocalRunner {
     const endpoint = this.services.endpoint;
     this.lambdaHost = new LambdaHost({
       log: this.options.debug,
+      processes: this.options.lambdaProcesses,
       baseEnvironment: {
         AWS_REGION: OFFLINE_REGION,
         AWS_DEFAULT_REGION: OFFLINE_REGION,
