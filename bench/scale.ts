@@ -84,7 +84,9 @@ function dirBytes(dir: string): number {
 function readAll(dir: string): number {
   const started = process.hrtime.bigint();
   let bytes = 0;
-  for (const label of fs.readdirSync(dir)) for (const f of fs.readdirSync(path.join(dir, label))) bytes += fs.readFileSync(path.join(dir, label, f)).length;
+  for (const label of fs.readdirSync(dir)) {
+    for (const f of fs.readdirSync(path.join(dir, label))) bytes += fs.readFileSync(path.join(dir, label, f)).length;
+  }
   if (bytes === 0) throw new Error('no images');
   return Number(process.hrtime.bigint() - started) / 1e6;
 }
