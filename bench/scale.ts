@@ -54,10 +54,10 @@ function generate(dir: string, images: number): number {
   return bytes;
 }
 
-function synth(imagesDir: string, outdir: string, cacheDir: string): { ms: number; maxRssMb: number } {
+function synth(imagesDir: string, outdir: string, cacheDir: string): { ms: number; cpuMs: number; maxRssMb: number } {
   const out = execFileSync(process.execPath, [path.join(__dirname, 'scale-synth.js'), imagesDir, outdir, cacheDir],
     { encoding: 'utf8', env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1' }, maxBuffer: 64 * 1024 * 1024 });
-  return JSON.parse(out.trim().split('\n').pop()!) as { ms: number; maxRssMb: number };
+  return JSON.parse(out.trim().split('\n').pop()!) as { ms: number; cpuMs: number; maxRssMb: number };
 }
 
 /** Every file asset of a cloud assembly: object key and the bytes its source uploads. */
@@ -176,7 +176,8 @@ async function main(): Promise<number> {
 
       const row = {
         images, imageBytes,
-        synthColdMs: cold.ms, synthColdRssMb: cold.maxRssMb, synthWarmMs: warm.ms, synthWarmRssMb: warm.maxRssMb, readAllMs: Math.round(readMs),
+        synthColdMs: cold.ms, synthColdCpuMs: cold.cpuMs, synthColdRssMb: cold.maxRssMb,
+        synthWarmMs: warm.ms, synthWarmCpuMs: warm.cpuMs, synthWarmRssMb: warm.maxRssMb, readAllMs: Math.round(readMs),
         prepareWallMs: prepare.wallMs, prepareFunctionMs: prepare.report.durationMs, prepareCpuMs: prepare.report.cpuMs,
         prepareRssMb: prepare.report.maxMemoryUsedMb, prepareMemorySizeMb: prepare.report.memorySizeMb,
         prepareImages: prepare.prepared.images, packBytesRead: prepare.prepared.packReads.bytes, packRequests: prepare.prepared.packReads.requests,
@@ -184,7 +185,7 @@ async function main(): Promise<number> {
         changeUploadBytes: uploadedBytes, changeUploads: uploaded.map(([key, size]) => `${key} ${size}`),
         changePackBytes: packsUploaded.reduce((n, [, size]) => n + size, 0), oneImageBytes: fs.statSync(changed).size,
       };
-      rows.push(row);
+      rows.push({ ...row, loadAverage: os.loadavg().map((l) => Number(l.toFixed(1))) });
       if (row.synthColdRssMb >= 1024 || row.synthWarmRssMb >= 1024) ok = false;
       if (row.prepareImages !== images) ok = false;
       if (row.prepareFunctionMs > 900_000 || row.prepareRssMb > row.prepareMemorySizeMb) ok = false;
@@ -194,18 +195,19 @@ async function main(): Promise<number> {
       fs.rmSync(root, { recursive: true, force: true });
     }
   }
-  console.log('images   synth cold (RSS)   synth warm (RSS)   read all   prepare wall / fn / CPU (RSS of MemorySize)   PUT baseline   1-image change');
+  console.log('images   synth cold wall / CPU (RSS)   synth warm wall / CPU (RSS)   read all   '
+    + 'prepare wall / fn / CPU (RSS of MemorySize)   PUT baseline   1-image change');
   for (const r of rows) {
-    console.log(`${String(r.images).padStart(7)}  ${(r.synthColdMs / 1000).toFixed(1).padStart(6)} s (${r.synthColdRssMb} MB)  `
-      + `${(r.synthWarmMs / 1000).toFixed(1).padStart(6)} s (${r.synthWarmRssMb} MB)  ${(r.readAllMs / 1000).toFixed(1).padStart(6)} s  `
+    console.log(`${String(r.images).padStart(7)}  ${(r.synthColdMs / 1000).toFixed(1).padStart(6)} / ${(r.synthColdCpuMs / 1000).toFixed(1)} s (${r.synthColdRssMb} MB)  `
+      + `${(r.synthWarmMs / 1000).toFixed(1).padStart(6)} / ${(r.synthWarmCpuMs / 1000).toFixed(1)} s (${r.synthWarmRssMb} MB)  ${(r.readAllMs / 1000).toFixed(1).padStart(6)} s  `
       + `${(r.prepareWallMs / 1000).toFixed(0)} / ${(r.prepareFunctionMs / 1000).toFixed(0)} / ${(r.prepareCpuMs / 1000).toFixed(0)} s `
       + `(${r.prepareRssMb} of ${r.prepareMemorySizeMb} MB), ${(r.prepareFunctionMs / r.images).toFixed(2)} ms/image  `
       + `${r.putBaselineMsPerObject} ms/PUT  ${r.changeUploadBytes} B (pack ${r.changePackBytes} B, image ${r.oneImageBytes} B)`);
   }
   if (rows.length > 1) {
     const [small, large] = [rows[0], rows[rows.length - 1]];
-    const per = (r: typeof small, k: 'synthWarmMs' | 'synthColdMs' | 'prepareCpuMs') => r[k] / r.images;
-    for (const k of ['synthWarmMs', 'synthColdMs', 'prepareCpuMs'] as const) {
+    const per = (r: typeof small, k: 'synthWarmCpuMs' | 'synthColdCpuMs' | 'prepareCpuMs') => r[k] / r.images;
+    for (const k of ['synthWarmCpuMs', 'synthColdCpuMs', 'prepareCpuMs'] as const) {
       const growth = per(large, k) / per(small, k);
       console.log(`${k} per image at ${large.images} / at ${small.images}: ${growth.toFixed(2)} (target <= 1.5: linear or better)`);
       if (growth > 1.5) ok = false;

@@ -2,6 +2,7 @@
  * Synth-time work on local data: generate the manifest, split it, validate it (with the images' headers) and stage
  * the results as files for assets. Pure Node and the manifest toolkit: no constructs here.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -31,6 +32,7 @@ export const GENERATED_CREATION_DATE = '2020-01-01T00:00:00.000';
 /** How many errors a synth failure lists before summarising the rest. */
 const MAX_LISTED_ERRORS = 25;
 const MB = 1024 * 1024;
+const MAX_STRING_LENGTH = bufferConstants.MAX_STRING_LENGTH;
 
 function collect(lines: Generator<string, ConvertSummary>, what: string): string {
   const out: string[] = [];
@@ -64,6 +66,14 @@ export function localManifestFromFile(file: string): string {
   if (bytes > MANIFEST_LIMITS.maxFileBytes) {
     throw new Error(`${file} is ${(bytes / MB).toFixed(0)} MB (${bytes.toLocaleString('en-US')} bytes); a manifest may be at most 1024 MB `
       + `(${MANIFEST_LIMITS.maxFileBytes.toLocaleString('en-US')} bytes)`);
+  }
+  // Synth holds a local manifest as one string, and V8 caps a string's length (about 512 MB in Node.js 20 and 22) below
+  // the service's 1 GB; S3 manifests stream in the prepare function and go up to 1 GB. Checked on bytes (a manifest
+  // is almost all ASCII, where bytes and characters are one), before reading anything.
+  if (bytes > MAX_STRING_LENGTH) {
+    throw new Error(`${file} is ${(bytes / MB).toFixed(0)} MB (${bytes.toLocaleString('en-US')} bytes); synth reads a local manifest into memory, `
+      + `at most ${(MAX_STRING_LENGTH / MB).toFixed(0)} MB (${MAX_STRING_LENGTH.toLocaleString('en-US')} bytes, the longest string of this `
+      + 'Node.js); upload it to S3 and use TrainingData.fromS3Manifest, which streams manifests up to the service\'s 1024 MB');
   }
   return fs.readFileSync(file, 'utf8');
 }

@@ -1,3 +1,4 @@
+import { constants as bufferConstants } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,6 +14,7 @@ import { CustomLabelsModel, CustomLabelsProject, TestData, TrainingData } from '
 // Local data at synth, at the service's limits: limits said up front with their figures, images that travel in packs
 // (a change of one image uploads a pack of one image), and a folder past 65,535 images (a ZIP64 pack).
 const LABELS = ['circle', 'square', 'triangle'];
+const MAX_STRING_LENGTH = bufferConstants.MAX_STRING_LENGTH;
 let root: string;
 
 /** A 64x64 PNG whose bytes differ with `n` (a tEXt chunk). */
@@ -93,7 +95,8 @@ describe('limits said at synth, with the limit and the figure', () => {
   }
 
   const line = (i: number, label: string) => JSON.stringify({ 'source-ref': `s3://images-bucket/${i}.png`, 'c': 0,
-    'c-metadata': { 'class-name': label, 'type': 'groundtruth/image-classification', 'creation-date': '2026-01-01T00:00:00', 'job-name': 'j' } });
+    'c-metadata': { 'class-name': label, 'confidence': 1, 'type': 'groundtruth/image-classification', 'human-annotated': 'yes',
+      'creation-date': '2026-01-01T00:00:00', 'job-name': 'j' } });
 
   test('GIVEN 250,001 images THEN synth fails naming both figures, before validating a line', () => {
     const file = path.join(root, 'too-many.manifest');
@@ -108,6 +111,16 @@ describe('limits said at synth, with the limit and the figure', () => {
     fs.truncateSync(file, 1024 * 1024 * 1024 + 1); // sparse: nothing is written
     expect(synthError((stack) => TrainingData.fromLocalManifest(file, { imagesBucket: bucket(stack) })))
       .toContain(`trainingData: ${file} is 1024 MB (1,073,741,825 bytes); a manifest may be at most 1024 MB (1,073,741,824 bytes)`);
+  });
+
+  test('GIVEN a local manifest longer than a string of this Node.js THEN synth fails with its size, the limit and the path that streams', () => {
+    const file = path.join(root, 'long.manifest');
+    fs.writeFileSync(file, '');
+    const bytes = MAX_STRING_LENGTH + 1;
+    fs.truncateSync(file, bytes); // sparse: nothing is written or read
+    const message = synthError((stack) => TrainingData.fromLocalManifest(file, { imagesBucket: bucket(stack) }));
+    expect(message).toContain(`trainingData: ${file} is 512 MB (${bytes.toLocaleString('en-US')} bytes); synth reads a local manifest into memory`);
+    expect(message).toContain('use TrainingData.fromS3Manifest, which streams manifests up to the service\'s 1024 MB');
   });
 
   test('GIVEN 251 labels THEN synth fails with the count and the limit', () => {
