@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // `npm run demo`: the whole lifecycle of the example stack, offline. `node dist/bin/demo.js toolkit`: the manifest toolkit alone.
+import * as path from 'node:path';
+
 import { runLifecycleDemo } from './demo/lifecycle';
 import { runToolkitDemo } from './demo/toolkit';
 
@@ -11,7 +13,7 @@ const mode = process.argv[2] ?? 'lifecycle';
 const run = mode === 'toolkit'
   ? runToolkitDemo(progress)
   : mode === 'lifecycle'
-    ? runLifecycleDemo({ progress, report: (line) => process.stdout.write(`${line}\n`) })
+    ? runLifecycleDemo({ progress, report: (line) => process.stdout.write(`${line}\n`), reportsDir: path.resolve('demo-reports') })
     : Promise.reject(new Error(`unknown demo '${mode}': use 'lifecycle' (the default) or 'toolkit'`));
 
 run

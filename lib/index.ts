@@ -1,3 +1,4 @@
 export * from './data';
+export * from './feedback';
 export * from './model';
 export * from './project';

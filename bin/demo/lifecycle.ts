@@ -28,6 +28,8 @@ export interface LifecycleDemoOptions {
   readonly report: (line: string) => void;
   /** @default - a temporary folder, removed at the end */
   readonly workDir?: string;
+  /** Where each model's evaluation report (the HTML page the workflow wrote beside its evaluation) is saved. */
+  readonly reportsDir: string;
 }
 
 interface ModelFacts {
@@ -130,6 +132,9 @@ export async function runLifecycleDemo(options: LifecycleDemoOptions): Promise<n
             + `${fmt(l.Metrics?.F1Score).padStart(6)} ${fmt(l.Metrics?.Threshold).padStart(9)}`);
         }
         check(typeof agg.F1Score === 'number' && agg.F1Score >= (m.id === 'Classifier' ? 0.85 : 0.6), `${m.id}: F1 ${fmt(agg.F1Score)} meets the gate`);
+        const saved = await saveEvaluationReport(runner, m, options.reportsDir);
+        check(saved !== undefined, `${m.id}: the workflow wrote the evaluation report (${saved ?? 'missing'})`);
+        if (saved) lines.push(`  evaluation report: ${saved}`);
       } else {
         check(false, `${m.id}: the version has an evaluation summary in S3`);
       }
@@ -219,6 +224,19 @@ interface EvaluationSummary {
 
 function fmt(n: number | undefined): string {
   return typeof n === 'number' ? n.toFixed(3) : '-';
+}
+
+/** Copies the report the run's outcome event names from the local S3 into `dir`; its path, or undefined. */
+async function saveEvaluationReport(runner: LocalRunner, m: ModelFacts, dir: string): Promise<string | undefined> {
+  const event = runner.recordedCalls().find((c) => c.action === 'putEvents' && c.executionArn === m.execution.executionArn);
+  const detail = (event?.parameters as { Entries?: Array<{ Detail?: { evaluationReport?: string } }> } | undefined)?.Entries?.[0]?.Detail;
+  const where = /^s3:\/\/([^/]+)\/(.+)$/.exec(detail?.evaluationReport ?? '');
+  if (!where) return undefined;
+  const object = await runner.cloud.s3.client().send(new GetObjectCommand({ Bucket: where[1], Key: where[2] }));
+  const file = path.join(dir, `${m.id}-${m.versionName}.html`);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(file, await object.Body!.transformToString());
+  return file;
 }
 
 async function describeVersion(rekognition: Rekognition, m: ModelFacts): Promise<ProjectVersionDescription | undefined> {

@@ -1,68 +1,52 @@
 /**
- * The evaluation gate: reads a trained version's evaluation summary and decides whether it may serve.
+ * The evaluation gate: reads a trained version's evaluation summary, decides whether it may serve, and writes the
+ * evaluation report (one HTML page) next to the summary.
  */
 import { DescribeProjectVersionsCommand, ProjectVersionDescription, RekognitionClient } from '@aws-sdk/client-rekognition';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
-import { GateRequest, GateResult, GateSettings, LabelScore, NO_SERVING_VERSION } from '../../lib/model/contracts';
+import { GateRequest, GateResult, NO_SERVING_VERSION } from '../../lib/model/contracts';
+import { applyReportGate } from '../../lib/report/gate';
+import { buildEvaluationReport } from '../../lib/report/html';
+import { parseEvaluationSummary } from '../../lib/report/summary';
 
 export interface GateDeps {
   readonly rekognition: RekognitionClient;
   readonly s3: S3Client;
+  /** Epoch ms after which the report stops loading images (the rest are listed as missing): the gate must answer in time. */
+  readonly imageDeadline?: () => number;
 }
 
-/** The figures the gate looks at. */
-export interface Evaluation {
-  readonly f1: number;
-  readonly labels: LabelScore[];
-}
-
-const fmt = (n: number): string => n.toFixed(3);
-
-/**
- * Applies the gate. The reason names every check that failed, with the label and figure: overall F1, then each
- * label below minLabelF1 (worst first), then the comparison with the serving version.
- */
-export function applyGate(settings: GateSettings, evaluation: Evaluation, servingF1: number | undefined): { passed: boolean; reason: string } {
-  const failures: string[] = [];
-  if (evaluation.f1 < settings.minF1) failures.push(`overall F1 ${fmt(evaluation.f1)} is below minF1 ${fmt(settings.minF1)}`);
-  const weak = evaluation.labels.filter((l) => l.f1 < settings.minLabelF1).sort((a, b) => a.f1 - b.f1);
-  for (const l of weak) failures.push(`label "${l.label}" F1 ${fmt(l.f1)} is below minLabelF1 ${fmt(settings.minLabelF1)}`);
-  if (settings.mustNotRegress && servingF1 !== undefined && evaluation.f1 < servingF1) {
-    failures.push(`overall F1 ${fmt(evaluation.f1)} is below the serving version's ${fmt(servingF1)} (mustNotRegress)`);
-  }
-  if (failures.length > 0) return { passed: false, reason: `Evaluation gate failed: ${failures.join('; ')}` };
-  return { passed: true, reason: `Evaluation gate passed: overall F1 ${fmt(evaluation.f1)}`
-    + (servingF1 !== undefined ? `, serving version ${fmt(servingF1)}` : '') };
-}
-
-/** Per-label F1 from an evaluation summary file (reference §7; both layouts of AggregatedEvaluationResults accepted). */
-export function parseSummary(text: string): Evaluation {
-  const doc = JSON.parse(text) as {
-    AggregatedEvaluationResults?: { Metrics?: { F1Score?: number }; F1Score?: number };
-    LabelEvaluationResults?: Array<{ Label?: string; Metrics?: { F1Score?: number } }>;
-  };
-  const agg = doc.AggregatedEvaluationResults;
-  const f1 = agg?.Metrics?.F1Score ?? agg?.F1Score;
-  if (typeof f1 !== 'number') throw new Error('The evaluation summary has no AggregatedEvaluationResults F1Score');
-  const labels = (doc.LabelEvaluationResults ?? []).map((l) => ({ label: String(l.Label), f1: Number(l.Metrics?.F1Score ?? 0) }));
-  return { f1, labels };
-}
+/** Examples of each kind (false positives, false negatives) the report shows with their images. */
+export const REPORT_EXAMPLES = 24;
+/** Images larger than this are not loaded for the report (the service's own image limit is 15 MB). */
+export const REPORT_MAX_IMAGE_BYTES = 15 * 1024 * 1024;
 
 async function describe(deps: GateDeps, projectArn: string, versionName: string): Promise<ProjectVersionDescription | undefined> {
   const res = await deps.rekognition.send(new DescribeProjectVersionsCommand({ ProjectArn: projectArn, VersionNames: [versionName] }));
   return res.ProjectVersionDescriptions?.[0];
 }
 
+async function readText(deps: GateDeps, object: { Bucket?: string; Name?: string; Version?: string }): Promise<string> {
+  const res = await deps.s3.send(new GetObjectCommand({ Bucket: object.Bucket, Key: object.Name, VersionId: object.Version }));
+  return res.Body!.transformToString();
+}
+
+/** The report's key: beside the summary, named as the service names the summary. */
+export function reportKeyOf(summaryKey: string, projectName: string, versionName: string): string {
+  const dir = summaryKey.includes('/') ? summaryKey.slice(0, summaryKey.lastIndexOf('/') + 1) : '';
+  return `${dir}EvaluationReport-${projectName}-${versionName}.html`;
+}
+
 export async function gate(req: GateRequest, deps: GateDeps): Promise<GateResult> {
   const version = await describe(deps, req.projectArn, req.versionName);
   if (!version) throw new Error(`Version ${req.versionName} not found in ${req.projectArn}`);
-  const summary = version.EvaluationResult?.Summary?.S3Object;
-  if (!summary?.Bucket || !summary.Name) {
+  const summaryObject = version.EvaluationResult?.Summary?.S3Object;
+  if (!summaryObject?.Bucket || !summaryObject.Name) {
     throw new Error(`Version ${req.versionName} has no evaluation result (status ${version.Status}${version.StatusMessage ? `: ${version.StatusMessage}` : ''})`);
   }
-  const object = await deps.s3.send(new GetObjectCommand({ Bucket: summary.Bucket, Key: summary.Name, VersionId: summary.Version }));
-  const evaluation = parseSummary(await object.Body!.transformToString());
+  const summaryText = await readText(deps, summaryObject);
+  const summary = parseEvaluationSummary(summaryText);
   let servingF1: number | undefined;
   const versionArn = version.ProjectVersionArn ?? '';
   if (req.servingVersionArn && req.servingVersionArn !== NO_SERVING_VERSION && req.servingVersionArn !== versionArn) {
@@ -70,13 +54,52 @@ export async function gate(req: GateRequest, deps: GateDeps): Promise<GateResult
     const serving = servingName ? await describe(deps, req.projectArn, servingName) : undefined;
     servingF1 = serving?.EvaluationResult?.F1Score;
   }
-  const decision = applyGate(req.gate, evaluation, servingF1);
-  return {
-    ...decision,
+  const rules = { ...req.gate, servingF1 };
+  const verdict = applyReportGate(rules, summary);
+  const decision = {
+    passed: verdict.passed,
+    reason: verdict.reason,
     versionArn,
     status: version.Status ?? '',
-    f1: evaluation.f1,
+    f1: summary.f1,
     servingF1: servingF1 ?? -1,
-    labels: evaluation.labels,
+    labels: summary.perLabel.map((l) => ({ label: l.label, f1: l.f1 })),
   };
+  // A report that cannot be written must not decide the run: the reason is returned, and the outcome names it.
+  try {
+    const report = await writeReport(deps, req, version, summaryObject, summaryText, rules);
+    return { ...decision, report, reportError: '' };
+  } catch (err) {
+    return { ...decision, report: '', reportError: `the evaluation report could not be written: ${(err as Error).message}` };
+  }
+}
+
+async function writeReport(deps: GateDeps, req: GateRequest, version: ProjectVersionDescription,
+  summaryObject: { Bucket?: string; Name?: string }, summary: string, rules: Parameters<typeof applyReportGate>[0]): Promise<string> {
+  const testingObject = version.TestingDataResult?.Output?.Assets?.[0]?.GroundTruthManifest?.S3Object;
+  const testingOutput = testingObject?.Bucket && testingObject.Name ? await readText(deps, testingObject) : undefined;
+  const projectName = req.projectArn.split('/')[1] ?? '';
+  const report = await buildEvaluationReport({
+    summary,
+    testingOutput,
+    gate: rules,
+    title: `Evaluation report: ${projectName} ${req.versionName}`,
+    maxExamples: REPORT_EXAMPLES,
+    loadImage: (ref) => loadImage(deps, ref),
+  });
+  const key = reportKeyOf(summaryObject.Name!, projectName, req.versionName);
+  await deps.s3.send(new PutObjectCommand({ Bucket: summaryObject.Bucket, Key: key, Body: report.html, ContentType: 'text/html; charset=utf-8' }));
+  return `s3://${summaryObject.Bucket}/${key}`;
+}
+
+async function loadImage(deps: GateDeps, sourceRef: string): Promise<Buffer | undefined> {
+  if (deps.imageDeadline && Date.now() > deps.imageDeadline()) return undefined;
+  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(sourceRef);
+  if (!m) return undefined;
+  const res = await deps.s3.send(new GetObjectCommand({ Bucket: m[1], Key: m[2] }));
+  if ((res.ContentLength ?? 0) > REPORT_MAX_IMAGE_BYTES) {
+    (res.Body as { destroy?: () => void } | undefined)?.destroy?.();
+    return undefined;
+  }
+  return res.Body ? Buffer.from(await res.Body.transformToByteArray()) : undefined;
 }

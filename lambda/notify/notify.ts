@@ -35,6 +35,8 @@ export function buildOutcome(req: NotifyRequest): Outcome {
   const f1 = typeof req.state.gate?.f1 === 'number' ? req.state.gate.f1 : -1;
   let reason = succeeded ? (req.state.gate?.reason ?? 'Succeeded') : reasonOf(req.state.error);
   if (succeeded && req.state.stopPreviousError) reason += `; the previous version could not be stopped: ${reasonOf(req.state.stopPreviousError)}`;
+  if (req.state.gate?.reportError) reason += `; ${req.state.gate.reportError}`;
+  const evaluationReport = req.state.gate?.report ?? '';
   const status = succeeded ? 'SUCCEEDED' : 'FAILED';
   const detail = {
     status,
@@ -45,12 +47,15 @@ export function buildOutcome(req: NotifyRequest): Outcome {
     f1,
     deployed: succeeded && config.deployment.enabled,
     reason,
+    evaluationReport,
   } as const;
   const message = succeeded
     ? `Custom Labels model version ${config.versionName} of project ${config.projectName} is ready`
       + `${config.deployment.enabled ? ' and running' : ''} (F1 ${f1.toFixed(3)}).\n${reason}`
     : `Custom Labels model version ${config.versionName} of project ${config.projectName} failed.\n${reason}`;
-  return { status, detailType: succeeded ? DETAIL_TYPE_SUCCEEDED : DETAIL_TYPE_FAILED, reason, detail, message, signalled: false };
+  const reportLine = evaluationReport ? `\nEvaluation report: ${evaluationReport}` : '';
+  const detailType = succeeded ? DETAIL_TYPE_SUCCEEDED : DETAIL_TYPE_FAILED;
+  return { status, detailType, reason, detail, message: message + reportLine, signalled: false };
 }
 
 /** One line of embedded metric format: CloudWatch turns it into the TrainingFailed metric (1 on failure, 0 on success). */

@@ -1,5 +1,5 @@
 /**
- * `custom-labels manifest validate|stats|convert|split`: a thin face over the manifest toolkit (argument parsing
+ * `custom-labels manifest validate|stats|convert|split|review|merge`: a thin face over the manifest toolkit (argument parsing
  * and printing only). Results go to stdout (JSON with `--format json`), progress and summaries to stderr.
  */
 import * as fs from 'node:fs';
@@ -11,12 +11,13 @@ import { ConvertOptions, ConvertSummary } from '../manifest/convert/common';
 import { convertCsv } from '../manifest/convert/csv';
 import { convertFolders } from '../manifest/convert/folders';
 import { convertGroundTruthMultiLabel } from '../manifest/convert/gt-multilabel';
+import { mergeManifests, selectForReview } from '../manifest/feedback';
 import { ImageInspector, ImageProbe, LocalImageInspector, SyncImageInspector } from '../manifest/image';
 import { ManifestFileError } from '../manifest/reader';
 import { formatReportText } from '../manifest/report';
 import { DEFAULT_SPLIT_SEED, DEFAULT_TEST_RATIO, splitManifest, SplitResult } from '../manifest/split';
 import { formatStatsText, manifestStats } from '../manifest/stats';
-import { CREATION_DATE_FORMAT } from '../manifest/types';
+import { CREATION_DATE_FORMAT, MANIFEST_LIMITS } from '../manifest/types';
 import { validateManifest, validateManifestPair } from '../manifest/validator';
 import { attachNegativeValues } from './args';
 import { CliIo, EXIT, UsageError } from './io';
@@ -29,6 +30,8 @@ Sub-commands:
   stats     count images and boxes per label, with guidance
   convert   make a manifest from folders, a CSV, a COCO file or Ground Truth multi-label output
   split     split a manifest into training and testing manifests (deterministic, stratified by label)
+  review    choose the predictions people should review (low confidence, plus a sample of the rest)
+  merge     merge reviewed manifests into a training manifest (newest human annotation of an image wins)
 
 Run 'custom-labels manifest <sub-command> --help' for its options.
 Exit codes: 0 success (valid), 1 the manifest is invalid or the operation failed, 2 usage or I/O error.
@@ -94,6 +97,36 @@ Options:
 Exit codes: 0 split, 1 a side is empty (nothing is written), 2 usage or I/O error.
 `;
 
+const REVIEW_USAGE = `Usage: custom-labels manifest review <predictions> --out <review.manifest> [--below 0.7] [--sample 0.05] [--seed <text>]
+
+Chooses the prediction lines (a batch analysis's predictions manifest) people should review: every image with a
+prediction below --below, and a reproducible sample of --sample of the others (confident mistakes are found only
+that way). Open the result with 'custom-labels label <images> --predictions <review.manifest> --manifest <out>'.
+
+Options:
+  --out <file>         the review manifest to write (required)
+  --below <c>          confidence (0..1) below which a prediction is always reviewed (default 0.7)
+  --sample <share>     share (0..1) of the other images to review (default 0.05)
+  --seed <text>        seed of the sample: the same seed chooses the same images (default: the predictions file's name)
+  --format text|json   the summary as text on stderr (default) or JSON on stdout
+  -h, --help           this help
+Exit codes: 0 written, 2 usage or I/O error.
+`;
+
+const MERGE_USAGE = `Usage: custom-labels manifest merge <training.manifest> <reviewed.manifest>... --out <file>
+
+Merges reviewed lines into a training manifest, one line per image (source-ref): a reviewed line replaces the
+training line of its image when its human annotation is at least as new (creation-date; the later file wins a tie),
+new images are appended, lines without a human annotation are left out. The result is validated as a training
+manifest and written only when it is valid. --out may be the training manifest itself (it is replaced atomically).
+
+Options:
+  --out <file>         the merged manifest to write (required)
+  --format text|json   the summary as text on stderr (default) or JSON on stdout
+  -h, --help           this help
+Exit codes: 0 merged, 1 the merged manifest would be invalid (nothing is written), 2 usage or I/O error.
+`;
+
 type Values = Record<string, string | boolean | undefined>;
 type Sub = (values: Values, positionals: string[], io: CliIo) => Promise<number>;
 
@@ -126,6 +159,12 @@ const SUBCOMMANDS: Record<string, SubCommand> = {
     },
     run: runSplit,
   },
+  review: {
+    usage: REVIEW_USAGE,
+    options: { out: { type: 'string' }, below: { type: 'string' }, sample: { type: 'string' }, seed: { type: 'string' }, ...FORMAT, ...HELP },
+    run: runReview,
+  },
+  merge: { usage: MERGE_USAGE, options: { out: { type: 'string' }, ...FORMAT, ...HELP }, run: runMerge },
 };
 
 /** Runs `custom-labels manifest ...`; resolves to the exit code. Usage problems throw UsageError (exit 2 in main). */
@@ -386,6 +425,73 @@ export function splitSummaryText(result: SplitResult, outTrain: string, outTest:
   }
   for (const note of result.notes) lines.push(`note: ${note}`);
   return lines.join('\n') + '\n';
+}
+
+function readManifestText(sub: string, file: string): string {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch {
+    throw new UsageError(`${sub}: cannot read ${file}: no such file`);
+  }
+  if (stat.isDirectory()) throw new UsageError(`${sub}: cannot read ${file}: it is a folder`);
+  if (stat.size > MANIFEST_LIMITS.maxFileBytes) {
+    throw new UsageError(`${sub}: ${file} is ${stat.size} bytes; a manifest may have at most ${MANIFEST_LIMITS.maxFileBytes}`);
+  }
+  return fs.readFileSync(file, 'utf8');
+}
+
+async function runReview(values: Values, positionals: string[], io: CliIo): Promise<number> {
+  const file = oneFile('review', positionals, io, 'a predictions manifest');
+  const below = parseNumber('review', 'below', values.below, 0.7);
+  if (!(below >= 0 && below <= 1)) throw new UsageError(`review: --below must be from 0 to 1, got: ${below}`);
+  const share = parseNumber('review', 'sample', values.sample, 0.05);
+  if (!(share >= 0 && share <= 1)) throw new UsageError(`review: --sample must be from 0 to 1, got: ${share}`);
+  const out = path.resolve(io.cwd, required('review', values, 'out'));
+  if (out === file) throw new UsageError('review: --out must not be the predictions manifest');
+  const fmt = format('review', values);
+  const seed = typeof values.seed === 'string' ? values.seed : path.basename(file);
+  const selection = selectForReview(readManifestText('review', file), { belowConfidence: below, sampleShare: share, seed });
+  await writeAtomically([out], async ([stream]) => {
+    stream.write(selection.manifest);
+  });
+  const { manifest: _text, ...summary } = selection;
+  if (fmt === 'json') io.stdout.write(JSON.stringify({ out, ...summary }) + '\n');
+  else {
+    io.stderr.write(`${selection.lowConfidence + selection.sampled} of ${selection.images} image(s) to review -> ${out}\n`
+      + `  ${selection.lowConfidence} below ${below}, ${selection.sampled} sampled (${share} of the rest)\n`
+      + (selection.skippedLines > 0 ? `  ${selection.skippedLines} line(s) without a prediction skipped\n` : ''));
+  }
+  return EXIT.ok;
+}
+
+async function runMerge(values: Values, positionals: string[], io: CliIo): Promise<number> {
+  if (positionals.length < 2) {
+    throw new UsageError("merge needs a training manifest and at least one reviewed manifest. Run 'custom-labels manifest merge --help'.");
+  }
+  const [base, ...reviewed] = positionals.map((p) => path.resolve(io.cwd, p));
+  const out = path.resolve(io.cwd, required('merge', values, 'out'));
+  const fmt = format('merge', values);
+  const merged = mergeManifests(readManifestText('merge', base), reviewed.map((f) => readManifestText('merge', f)));
+  if (merged.valid) {
+    await writeAtomically([out], async ([stream]) => {
+      stream.write(merged.manifest);
+    });
+  }
+  const { manifest: _text, ...summary } = merged;
+  if (fmt === 'json') io.stdout.write(JSON.stringify({ out, written: merged.valid, ...summary }) + '\n');
+  else {
+    const lines = [`${merged.valid ? `wrote ${out}` : 'nothing written'}: ${merged.added} added, ${merged.replaced} replaced, `
+      + `${merged.older} older than the training line, ${merged.notReviewed} not human-annotated, ${merged.unreadable} unreadable`];
+    for (const e of merged.errors.slice(0, MAX_LISTED)) lines.push(`error: ${e.line === null ? '' : `line ${e.line}: `}${e.code} ${e.message}`);
+    if (merged.errors.length > MAX_LISTED) lines.push(`... and ${merged.errors.length - MAX_LISTED} more error(s)`);
+    io.stderr.write(lines.join('\n') + '\n');
+  }
+  if (!merged.valid) {
+    io.stderr.write(`custom-labels manifest merge: the merged manifest is not a valid training manifest; ${out} was not written\n`);
+    return EXIT.invalid;
+  }
+  return EXIT.ok;
 }
 
 /**

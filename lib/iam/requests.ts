@@ -107,7 +107,17 @@ export function s3Access(method: string, url: string, headers: Readonly<Record<s
       return { bucket, requests: [one(action, bucketArn)], readsObject: false, writesObject: false };
     }
     const action = verb === 'PUT' ? 'CreateBucket' : verb === 'DELETE' ? 'DeleteBucket' : 'ListBucket';
-    return { bucket, requests: [one(action, bucketArn)], readsObject: false, writesObject: false };
+    const request = one(action, bucketArn);
+    if (action === 'ListBucket') {
+      // The condition keys S3 sets on a listing, each only when the request gives its parameter.
+      const context: Record<string, string> = {};
+      for (const [param, contextKey] of [['prefix', 's3:prefix'], ['delimiter', 's3:delimiter'], ['max-keys', 's3:max-keys']]) {
+        const value = q.get(param);
+        if (value !== null) context[contextKey] = value;
+      }
+      if (Object.keys(context).length > 0) return { bucket, requests: [{ ...request, context }], readsObject: false, writesObject: false };
+    }
+    return { bucket, requests: [request], readsObject: false, writesObject: false };
   }
   const versioned = q.has('versionId');
   if (verb === 'GET' || verb === 'HEAD') {

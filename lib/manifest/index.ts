@@ -1,4 +1,5 @@
 export * from './convert';
+export * from './feedback';
 export * from './image';
 export * from './reader';
 export * from './report';

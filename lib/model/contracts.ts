@@ -231,6 +231,10 @@ export interface GateResult {
   /** -1 when nothing serves. */
   readonly servingF1: number;
   readonly labels: LabelScore[];
+  /** The evaluation report's S3 URI (beside the evaluation summary), or '' when it could not be written. */
+  readonly report: string;
+  /** Why the report could not be written, or ''. */
+  readonly reportError: string;
 }
 
 /** A Catch's output, or one we build for a failed status. `details` carries a service description when there is one. */
@@ -267,6 +271,8 @@ export interface Outcome {
     readonly f1: number;
     readonly deployed: boolean;
     readonly reason: string;
+    /** The version's evaluation report (an HTML page, s3://...), or '' when the run ended before the gate wrote one. */
+    readonly evaluationReport: string;
   };
   /** The SNS message text. */
   readonly message: string;

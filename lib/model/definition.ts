@@ -415,6 +415,7 @@ export function buildWorkflowDefinition(arns: WorkflowFunctionArns): State {
       ResultSelector: {
         'passed.$': '$.Payload.passed', 'reason.$': '$.Payload.reason', 'versionArn.$': '$.Payload.versionArn', 'status.$': '$.Payload.status',
         'f1.$': '$.Payload.f1', 'servingF1.$': '$.Payload.servingF1', 'labels.$': '$.Payload.labels',
+        'report.$': '$.Payload.report', 'reportError.$': '$.Payload.reportError',
       },
       ResultPath: '$.gate',
       Catch: catchTo('NotifyFailure'),

@@ -249,7 +249,10 @@ export class CustomLabelsModel extends Resource implements ICustomLabelsModel {
     if (props.outputBucket) this.allowServiceOutput(props.outputBucket, workflow);
     // Images that stay in S3 are read by Rekognition with the workflow's rights when it imports them.
     for (const data of [training, testing?.data]) {
-      if (data?.images) workflow.grantServiceRead(data.images.bucket, [data.images.prefix]);
+      if (data?.images) {
+        workflow.grantServiceRead(data.images.bucket, [data.images.prefix]);
+        workflow.grantReportImages(data.images.bucket, data.images.prefix);
+      }
     }
 
     // Images travel in packs (see lib/data/packs.ts): one plan per images folder, the training and test sides of a
@@ -445,6 +448,7 @@ export class CustomLabelsModel extends Resource implements ICustomLabelsModel {
   private allowServiceOutput(bucket: s3.IBucket, workflow: ModelWorkflow): void {
     workflow.grantServiceWrite(bucket, OUTPUT_PREFIX);
     bucket.grantRead(workflow.gate.role, `${OUTPUT_PREFIX}*`);
+    workflow.grantReportWrite(bucket);
     acknowledgeWildcardResources(workflow.gate.role, [bucket.arnForObjects(`${OUTPUT_PREFIX}*`)],
       'Rekognition names its output files per version under output/; the wildcard covers only that prefix');
   }

@@ -67,8 +67,10 @@ export class ModelWorkflow extends Construct {
     });
     this.gate = new HandlerFunction(this, 'Gate', {
       handlerName: 'gate',
-      description: 'Custom Labels model workflow: reads the evaluation summary and applies the evaluation gate',
+      description: 'Custom Labels model workflow: applies the evaluation gate and writes the evaluation report',
       timeout: Duration.minutes(2),
+      // The report decodes and scales the test images it shows (pure JavaScript; a 12-megapixel JPEG is ~50 MB decoded).
+      memorySize: 1024,
     });
     this.notify = new HandlerFunction(this, 'Notify', {
       handlerName: 'notify',
@@ -191,6 +193,8 @@ export class ModelWorkflow extends Construct {
     bucket.grantReadWrite(this.prepare.role, `${MANIFESTS_PREFIX}*`);
     bucket.grantReadWrite(this.prepare.role, `${IMAGES_PREFIX}*`);
     bucket.grantRead(this.gate.role, `${OUTPUT_PREFIX}*`);
+    this.grantReportWrite(bucket);
+    this.grantReportImages(bucket, IMAGES_PREFIX);
     const objects = [bucket.arnForObjects(`${MANIFESTS_PREFIX}*`), bucket.arnForObjects(`${IMAGES_PREFIX}*`), bucket.arnForObjects(`${OUTPUT_PREFIX}*`)];
     const prefixReason = 'Object keys under this prefix are named per image and per version at deploy time; the wildcard covers only the prefix';
     acknowledgeWildcardResources(this.prepare.role, objects, prefixReason);
@@ -228,6 +232,32 @@ export class ModelWorkflow extends Construct {
     sm.addToRolePolicy(new iam.PolicyStatement({ actions: CALLER_WRITE_ACTIONS, resources: objects }));
     bucket.encryptionKey?.grant(sm, 'kms:GenerateDataKey');
     acknowledgeWildcardResources(sm, objects, 'Rekognition writes each version\'s training output under this prefix with the workflow\'s rights');
+  }
+
+  private readonly reportGrants = new Set<string>();
+
+  /** Lets the gate write each version's evaluation report beside its evaluation summary (under `output/`). */
+  grantReportWrite(bucket: s3.IBucket): void {
+    const key = `write\u0000${bucket.node.path}`;
+    if (this.reportGrants.has(key)) return;
+    this.reportGrants.add(key);
+    const objects = [bucket.arnForObjects(`${OUTPUT_PREFIX}*`)];
+    this.gate.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: objects }));
+    bucket.encryptionKey?.grant(this.gate.role, 'kms:GenerateDataKey');
+    acknowledgeWildcardResources(this.gate.role, objects, 'The gate writes one evaluation report per version beside Rekognition\'s '
+      + 'output under output/; the wildcard covers only that prefix');
+  }
+
+  /** Lets the gate read the test images under `prefix` of `bucket`: the evaluation report shows the misclassified ones. */
+  grantReportImages(bucket: s3.IBucket, prefix: string): void {
+    const key = `read\u0000${bucket.node.path}\u0000${prefix}`;
+    if (this.reportGrants.has(key)) return;
+    this.reportGrants.add(key);
+    const objects = [bucket.arnForObjects(`${prefix}*`)];
+    this.gate.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: objects }));
+    bucket.encryptionKey?.grant(this.gate.role, 'kms:Decrypt');
+    acknowledgeWildcardResources(this.gate.role, objects, 'The evaluation report shows the test images a version got wrong; '
+      + 'their keys are named per image, and the wildcard covers only the images\' prefix');
   }
 
   private readonly serviceBuckets = new Set<string>();

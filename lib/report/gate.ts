@@ -11,6 +11,10 @@ export interface ReportGate {
   readonly minF1?: number;
   /** Every label's F1 must be at least this (0..1). */
   readonly minLabelF1?: number;
+  /** The overall F1 must be at least the serving version's (when one serves: see `servingF1`). @default false */
+  readonly mustNotRegress?: boolean;
+  /** The overall F1 of the version serving when this one was evaluated. @default - none serves */
+  readonly servingF1?: number;
 }
 
 export interface GateVerdict {
@@ -44,13 +48,20 @@ export function parseGateSpec(spec: string): ReportGate {
 
 const fmt = (n: number): string => n.toFixed(3);
 
-/** Applies the gate to a summary: overall F1 first, then each label below minLabelF1, worst first. */
+/**
+ * Applies the gate to a summary: overall F1 first, then each label below minLabelF1 (worst first), then the
+ * comparison with the serving version. The workflow's gate (lambda/gate) calls this too.
+ */
 export function applyReportGate(gate: ReportGate, summary: EvaluationSummary): GateVerdict {
   const failures: string[] = [];
   if (gate.minF1 !== undefined && summary.f1 < gate.minF1) failures.push(`overall F1 ${fmt(summary.f1)} is below minF1 ${fmt(gate.minF1)}`);
   const weak = gate.minLabelF1 === undefined ? [] : summary.perLabel.filter((l) => l.f1 < gate.minLabelF1!).sort((a, b) => a.f1 - b.f1);
   for (const l of weak) failures.push(`label "${l.label}" F1 ${fmt(l.f1)} is below minLabelF1 ${fmt(gate.minLabelF1!)}`);
+  if (gate.mustNotRegress && gate.servingF1 !== undefined && summary.f1 < gate.servingF1) {
+    failures.push(`overall F1 ${fmt(summary.f1)} is below the serving version's ${fmt(gate.servingF1)} (mustNotRegress)`);
+  }
   const failingLabels = weak.map((l) => l.label);
   if (failures.length > 0) return { passed: false, reason: `Evaluation gate failed: ${failures.join('; ')}`, failures, failingLabels };
-  return { passed: true, reason: `Evaluation gate passed: overall F1 ${fmt(summary.f1)}`, failures, failingLabels };
+  const serving = gate.servingF1 !== undefined ? `, serving version ${fmt(gate.servingF1)}` : '';
+  return { passed: true, reason: `Evaluation gate passed: overall F1 ${fmt(summary.f1)}${serving}`, failures, failingLabels };
 }

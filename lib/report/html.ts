@@ -207,6 +207,7 @@ function gateSection(v: GateVerdict, gate: ReportGate): string {
   const settings = [
     gate.minF1 !== undefined ? `minF1 ${fixed(gate.minF1)}` : undefined,
     gate.minLabelF1 !== undefined ? `minLabelF1 ${fixed(gate.minLabelF1)}` : undefined,
+    gate.mustNotRegress ? `mustNotRegress${gate.servingF1 !== undefined ? ` (serving version F1 ${fixed(gate.servingF1)})` : ''}` : undefined,
   ].filter((s) => s !== undefined).join(', ');
   const items = v.failures.map((f) => `<li>${escapeHtml(f)}</li>`).join('');
   return `<section id="gate" class="gate ${v.passed ? 'pass' : 'fail'}" data-passed="${v.passed}" aria-labelledby="gate-h">

@@ -46,7 +46,8 @@ describe('custom-labels manifest', () => {
   const valid = (): string => write('train.manifest', [line('a.jpg', 'cat'), line('b.jpg', 'dog'), line('c.jpg', 'cat')].join('\n') + '\n');
 
   describe('help', () => {
-    test.each([['--help'], ['-h'], ['validate', '--help'], ['stats', '-h'], ['convert', '--help'], ['split', '--help']])(
+    test.each([['--help'], ['-h'], ['validate', '--help'], ['stats', '-h'], ['convert', '--help'], ['split', '--help'], ['review', '--help'],
+      ['merge', '-h']])(
       'manifest %s prints usage to stdout and exits 0', async (...args: string[]) => {
         const r = await run(...args.filter((a) => a !== undefined));
         expect(r.code).toBe(0);
@@ -421,6 +422,58 @@ describe('custom-labels manifest', () => {
     test('a negative number reaches the check: a real message, not "argument is ambiguous"', async () => {
       expectOneLineError(await run('split', big(), '--test-ratio', '-0.2', '--out-train', 'a', '--out-test', 'b'), 2,
         'split: --test-ratio must be between 0 and 1 (exclusive), got: -0.2');
+    });
+  });
+  describe('review', () => {
+    const prediction = (ref: string, confidence: number): string => `{"source-ref":"s3://bkt/${ref}","p":0,"p-metadata":{"class-name":"cat",`
+      + `"confidence":${confidence},"human-annotated":"no","creation-date":"2026-01-01T00:00:00","type":"groundtruth/image-classification"}}`;
+
+    test('GIVEN predictions THEN the low-confidence ones are written for review, with the counts as JSON', async () => {
+      const file = write('predictions.manifest', [prediction('a.png', 0.3), prediction('b.png', 0.99), prediction('c.png', 0.5)].join('\n'));
+      const r = await run('review', file, '--out', 'review.manifest', '--below', '0.6', '--sample', '0', '--format', 'json');
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({ out: path.join(dir, 'review.manifest'), images: 3, lowConfidence: 2, sampled: 0, skippedLines: 0 });
+      expect(fs.readFileSync(path.join(dir, 'review.manifest'), 'utf8')).toBe(`${prediction('a.png', 0.3)}\n${prediction('c.png', 0.5)}\n`);
+      const text = await run('review', file, '--out', 'review.manifest', '--below', '0.6', '--sample', '0');
+      expect(text.stderr).toBe(`2 of 3 image(s) to review -> ${path.join(dir, 'review.manifest')}\n  2 below 0.6, 0 sampled (0 of the rest)\n`);
+    });
+
+    test('GIVEN a band outside 0..1 or no --out THEN one line and exit 2', async () => {
+      const file = write('predictions.manifest', prediction('a.png', 0.3));
+      expectOneLineError(await run('review', file, '--out', 'r', '--below', '70'), 2, 'review: --below must be from 0 to 1, got: 70');
+      expectOneLineError(await run('review', file), 2, 'review: --out is required');
+      expectOneLineError(await run('review', 'missing.manifest', '--out', 'r'), 2, `review: cannot read ${path.join(dir, 'missing.manifest')}: no such file`);
+    });
+  });
+
+  describe('merge', () => {
+    const reviewed = (ref: string, label: string): string => line(ref, label).replace('2024-01-01T00:00:00', '2026-06-01T00:00:00');
+
+    test('GIVEN a reviewed manifest THEN the training manifest is replaced in place, newest annotation winning', async () => {
+      const train = valid();
+      const review = write('reviewed.manifest', [reviewed('b.jpg', 'cat'), reviewed('d.jpg', 'dog')].join('\n'));
+      const r = await run('merge', train, review, '--out', train, '--format', 'json');
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ out: train, written: true, added: 1, replaced: 1, older: 0, valid: true });
+      expect(fs.readFileSync(train, 'utf8').trimEnd().split('\n')).toEqual([line('a.jpg', 'cat'), reviewed('b.jpg', 'cat'), line('c.jpg', 'cat'),
+        reviewed('d.jpg', 'dog')]);
+      expect(fs.readdirSync(dir).sort()).toEqual(['reviewed.manifest', 'train.manifest']);
+    });
+
+    test('GIVEN a merge that would be invalid THEN nothing is written, the service\'s error is printed, exit 1', async () => {
+      const train = write('train.manifest', [line('a.jpg', 'cat'), line('b.jpg', 'dog')].join('\n'));
+      const before = fs.readFileSync(train, 'utf8');
+      const review = write('reviewed.manifest', reviewed('b.jpg', 'cat'));
+      const r = await run('merge', train, review, '--out', train);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('nothing written: 0 added, 1 replaced');
+      expect(r.stderr).toContain('error: ERROR_MANIFEST_TOO_FEW_LABELS The manifest file has too few labels.');
+      expect(r.stderr).toContain(`the merged manifest is not a valid training manifest; ${train} was not written`);
+      expect(fs.readFileSync(train, 'utf8')).toBe(before);
+    });
+
+    test('GIVEN fewer than two manifests THEN one line and exit 2', async () => {
+      expectOneLineError(await run('merge', valid(), '--out', 'x'), 2, 'merge needs a training manifest and at least one reviewed manifest');
     });
   });
 });

@@ -36,7 +36,11 @@ describe('s3Access', () => {
   });
 
   it('maps bucket requests, multi-object deletes and the service root', () => {
-    expect(s3Access('GET', '/b?list-type=2&prefix=a', none).requests).toEqual([{ action: 's3:ListBucket', resource: 'arn:aws:s3:::b' }]);
+    expect(s3Access('GET', '/b?list-type=2&prefix=a', none).requests).toEqual([{ action: 's3:ListBucket', resource: 'arn:aws:s3:::b',
+      context: { 's3:prefix': 'a' } }]);
+    expect(s3Access('GET', '/b?list-type=2&prefix=a%2Fb&delimiter=%2F&max-keys=1', none).requests[0].context)
+      .toEqual({ 's3:prefix': 'a/b', 's3:delimiter': '/', 's3:max-keys': '1' });
+    expect(s3Access('GET', '/b?list-type=2', none).requests).toEqual([{ action: 's3:ListBucket', resource: 'arn:aws:s3:::b' }]);
     expect(s3Access('HEAD', '/b', none).requests[0].action).toBe('s3:ListBucket');
     expect(s3Access('GET', '/b?location', none).requests[0].action).toBe('s3:GetBucketLocation');
     expect(s3Access('PUT', '/b', none).requests[0].action).toBe('s3:CreateBucket');

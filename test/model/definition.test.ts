@@ -1,4 +1,4 @@
-import { CreateProjectVersionCommand, DescribeDatasetCommand } from '@aws-sdk/client-rekognition';
+import { CreateProjectVersionCommand, DescribeDatasetCommand, ListTagsForResourceCommand } from '@aws-sdk/client-rekognition';
 
 import { DURATIONS } from '../../lib/emulator';
 import { ERRORS } from '../../lib/manifest/types';
@@ -252,6 +252,17 @@ describe('workflow definition (run against the Rekognition emulator)', () => {
     expect(entered(run, 'WaitWhileProjectBusy')).toBeGreaterThan(500);
     expect(entered(run, 'WaitForTraining')).toBeGreaterThan(500);
   }, 120_000);
+
+  test('GIVEN tags THEN the datasets are tagged with TagResource once created (CreateDataset is sent without Tags)', async () => {
+    const project = await newProject(world, 'tagged');
+    const run = await runWorkflow(world, project, configFor(project, { tags: { team: 'vision' } }), versionName('tagged'));
+    succeeded(run);
+    expect(taskCalls(run).filter((c) => c.state.startsWith('Tag')).map((c) => c.state)).toEqual(['TagTrainDataset', 'TagTestDataset']);
+    for (const { arn } of Object.values(await datasetsOf(world, project))) {
+      expect((await world.rekognition.send(new ListTagsForResourceCommand({ ResourceArn: arn }))).Tags).toEqual({ team: 'vision' });
+    }
+    expect(JSON.stringify(states.CreateTrainDataset.Parameters)).not.toContain('Tags');
+  });
 
   test('GIVEN every training slot of the account is taken THEN CreateProjectVersion is retried on the wait budget until one frees up', async () => {
     const project = await newProject(world, 'slots');

@@ -62,6 +62,16 @@ describe('gate', () => {
     });
     expect(applyReportGate({ minF1: 0.9 }, summary)).toMatchObject({ passed: true, reason: 'Evaluation gate passed: overall F1 0.965' });
   });
+
+  test('GIVEN mustNotRegress and a better serving version THEN it fails naming both F1s; an equal one passes and is named', () => {
+    const summary = parseEvaluationSummary(NESTED);
+    expect(applyReportGate({ mustNotRegress: true, servingF1: 0.97 }, summary).reason)
+      .toBe('Evaluation gate failed: overall F1 0.965 is below the serving version\'s 0.970 (mustNotRegress)');
+    expect(applyReportGate({ mustNotRegress: true, servingF1: 0.965 }, summary).reason)
+      .toBe('Evaluation gate passed: overall F1 0.965, serving version 0.965');
+    expect(applyReportGate({ mustNotRegress: false, servingF1: 0.99 }, summary).passed).toBe(true);
+    expect(applyReportGate({ mustNotRegress: true }, summary).passed).toBe(true);
+  });
 });
 
 describe('parseTestingOutput', () => {

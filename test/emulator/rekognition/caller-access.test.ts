@@ -4,7 +4,7 @@
  */
 import { CreateDatasetCommand, CreateProjectCommand, CreateProjectVersionCommand, DescribeDatasetCommand, DescribeProjectVersionsCommand,
   RekognitionClient } from '@aws-sdk/client-rekognition';
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
 import { LocalCloud, startLocalCloud } from '../../../lib/emulator/local-cloud';
 import { MapDirectory } from '../../../lib/iam/world';
@@ -127,6 +127,17 @@ describe('the local S3 authorizes a registered role', () => {
     grant(statement(['s3:GetObject'], [`arn:aws:s3:::${BUCKET}/*`]), statement(['s3:ListBucket'], [`arn:aws:s3:::${BUCKET}`]));
     const missing = await errorOf(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'missing.json' })));
     expect(missing.name).toBe('NoSuchKey');
+  });
+
+  it('lists only the prefixes an s3:prefix condition allows; a missing object is then still a 403', async () => {
+    grant(statement(['s3:GetObject'], [`arn:aws:s3:::${BUCKET}/*`]),
+      { ...statement(['s3:ListBucket'], [`arn:aws:s3:::${BUCKET}`]), Condition: { StringEquals: { 's3:prefix': ['manifests/'] } } });
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'manifests/' }));
+    expect(listed.Contents?.map((o) => o.Key)).toEqual(expect.arrayContaining(['manifests/train.manifest']));
+    const other = await errorOf(s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'images/' })));
+    expect(other.$metadata?.httpStatusCode).toBe(403);
+    expect((await errorOf(s3.send(new ListObjectsV2Command({ Bucket: BUCKET })))).$metadata?.httpStatusCode).toBe(403);
+    expect((await errorOf(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'manifests/missing' })))).$metadata?.httpStatusCode).toBe(403);
   });
 
   it('needs kms:Decrypt on a bucket encrypted with a customer key', async () => {

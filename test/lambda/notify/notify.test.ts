@@ -35,6 +35,20 @@ describe('buildOutcome and the signal', () => {
       Reason: 'Evaluation gate passed: overall F1 0.910' });
   });
 
+  test('the evaluation report: named in the detail and the message, on failure too; a report that could not be written is in the reason', () => {
+    const report = 's3://data/output/p1/model-0123456789abcdef/EvaluationReport-p1-model-0123456789abcdef.html';
+    const failed = buildOutcome({ action: 'failure', state: { config, error: { Error: 'GateFailed', Cause: 'Evaluation gate failed: x' },
+      gate: { versionArn: 'arn:v', f1: 0.5, report, reportError: '' } } });
+    expect(failed.detail.evaluationReport).toBe(report);
+    expect(failed.message.endsWith(`\nEvaluation report: ${report}`)).toBe(true);
+    const unwritten = buildOutcome({ action: 'success', state: { config, gate: { versionArn: 'arn:v', f1: 0.9, reason: 'Evaluation gate passed',
+      report: '', reportError: 'the evaluation report could not be written: Access Denied' } } });
+    expect(unwritten.detail).toMatchObject({ evaluationReport: '',
+      reason: 'Evaluation gate passed; the evaluation report could not be written: Access Denied' });
+    expect(unwritten.message).not.toContain('Evaluation report:');
+    expect(buildOutcome({ action: 'failure', state: { config, error: { Error: 'TrainingFailed' } } }).detail.evaluationReport).toBe('');
+  });
+
   test('failure: FAILURE signal with the reason; the metric line counts 1', () => {
     const req = { action: 'failure' as const, state: { config, error: { Error: 'GateFailed', Cause: 'Evaluation gate failed: x' } } };
     const outcome = buildOutcome(req);
