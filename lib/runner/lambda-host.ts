@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { format } from 'node:util';
 import * as vm from 'node:vm';
 
-import { invokeInChild, LambdaReport } from './lambda-process';
+import { invokeInChild, LambdaProcessOptions } from './lambda-process';
 
 /** What the runner knows about a function from its template resource. */
 export interface LambdaFunctionSpec {
@@ -45,7 +45,7 @@ export interface LambdaHostOptions {
    * Run each invocation in a child process (see lambda-process.ts): its peak memory is held to the function's MemorySize
    * and reported with its CPU and wall time. @default - in this process, unmeasured
    */
-  readonly processes?: { readonly onReport?: (report: LambdaReport) => void };
+  readonly processes?: LambdaProcessOptions;
 }
 
 /** An error a function threw (or returned through its callback): `name` is its errorType, `message` its errorMessage. */
@@ -161,7 +161,7 @@ export class LambdaHost {
       memoryLimitInMB: String(spec.memorySize ?? 128), awsRequestId: randomUUID(), logGroupName: `/aws/lambda/${spec.functionName}`,
       logStreamName: 'offline', callbackWaitsForEmptyEventLoop: true };
     const outcome = await invokeInChild(spec, file, exportName, this.environmentOf(spec), payload,
-      context, (line) => this.log(`[${spec.functionName}] ${line}`));
+      context, (line) => this.log(`[${spec.functionName}] ${line}`), this.options.processes?.timeoutSeconds);
     this.options.processes?.onReport?.(outcome.report);
     if (!outcome.ok) throw new LambdaFunctionError(outcome.name ?? 'Error', outcome.message ?? '', spec.functionName);
     const response = jsonCopy(outcome.value);

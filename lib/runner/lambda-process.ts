@@ -19,6 +19,18 @@ export interface LambdaReport {
   readonly ok: boolean;
 }
 
+/** How invocations run in child processes (LocalRunnerOptions.lambdaProcesses). */
+export interface LambdaProcessOptions {
+  /** Receives what each invocation used. */
+  readonly onReport?: (report: LambdaReport) => void;
+  /**
+   * Stops invocations after this many seconds instead of at each function's Timeout: for a benchmark whose local
+   * services (the local S3 above all) are slower than AWS's, so that a function's CPU time and memory are measured to
+   * the end. Never for proving that a deploy works. @default - each function's Timeout
+   */
+  readonly timeoutSeconds?: number;
+}
+
 /** The child: reads the job on stdin, prints one JSON line (prefixed) with the outcome and its resource use. */
 const CHILD = `
 'use strict';
@@ -55,8 +67,8 @@ export interface ChildOutcome {
 
 /** Invokes `file`'s `exportName` with `event` in a child process with `env`; its console goes to `log`. */
 export function invokeInChild(spec: LambdaFunctionSpec, file: string, exportName: string, env: Record<string, string>, event: unknown,
-  context: Record<string, unknown>, log: (line: string) => void): Promise<ChildOutcome> {
-  const timeoutMs = (spec.timeoutSeconds ?? 3) * 1000;
+  context: Record<string, unknown>, log: (line: string) => void, timeoutSeconds = spec.timeoutSeconds ?? 3): Promise<ChildOutcome> {
+  const timeoutMs = timeoutSeconds * 1000;
   const memorySizeMb = spec.memorySize ?? 128;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-e', CHILD], { env, stdio: ['pipe', 'pipe', 'pipe'] });

@@ -22,7 +22,7 @@ import { ExecutionHost, ExecutionRecord, LocalStepFunctions } from './executions
 import { DeployedDirectory, localServiceRequests, RunnerIdentities } from './identities';
 import { defaultStackId, IntrinsicResolver, isPlainObject, OFFLINE_ACCOUNT_ID, OFFLINE_PARTITION, OFFLINE_REGION } from './intrinsics';
 import { LambdaFunctionSpec, LambdaHost } from './lambda-host';
-import { LambdaReport } from './lambda-process';
+import { LambdaProcessOptions } from './lambda-process';
 import { checkWaitConditionUpdate, customResourceResponseBytes, MAX_CUSTOM_RESOURCE_RESPONSE_BYTES, noResponseMessage, serviceTimeoutOf,
   templateProblems } from './limits';
 import { LocalServiceError,LocalServices } from './local-services';
@@ -81,7 +81,7 @@ export interface LocalRunnerOptions {
    * Run every Lambda invocation in a child process whose peak memory is held to the function's MemorySize (and
    * reported, with CPU and wall time): slower, for measuring. @default - functions run in this process, unmeasured
    */
-  readonly lambdaProcesses?: { readonly onReport?: (report: LambdaReport) => void };
+  readonly lambdaProcesses?: LambdaProcessOptions;
 }
 
 export interface DeployOptions {

@@ -53,7 +53,7 @@ describe('openZip (yauzl over ranged reads)', () => {
     await expect(readAll(bufferSource(broken))).rejects.toThrow(/crc32/i);
   });
 
-  test('GIVEN a pack of 66,000 entries (ZIP64, written by yazl) THEN every entry is read back through few, block-sized reads', async () => {
+  test('GIVEN a pack of 66,000 entries (ZIP64, written by writePack) THEN every entry is read back through few, block-sized reads', async () => {
     // Tiny files: the count, not the bytes, is what ZIP64 is about (a zip without it holds at most 65,535 entries).
     const files = path.join(dir, 'files');
     fs.mkdirSync(files);
