@@ -7,11 +7,12 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { startLocalCloud } from '../emulator/local-cloud';
+import { StateDirLockedError } from '../emulator/state-dir-lock';
 import { PolicyEngineMissingError } from '../iam/engine';
 import { attachNegativeValues } from './args';
 import { CliIo, EXIT, UsageError } from './io';
 
-const USAGE = `Usage: custom-labels emulator [--port 4599] [--s3-port 4598] [--time-scale 600] [--state-dir <dir>] [--iam-policy <file.json>]
+const USAGE = `Usage: custom-labels emulator [--port 4599] [--s3-port 4598] [--time-scale 600] [--state-dir <dir> [--create]] [--iam-policy <file.json>]
 
 Runs Amazon Rekognition Custom Labels and S3 locally, on 127.0.0.1 only. When both accept requests it prints one
 JSON line on stdout: {"rekognition":"http://127.0.0.1:4599","s3":"http://127.0.0.1:4598"}
@@ -23,14 +24,18 @@ Options:
   --s3-port <n>       the S3 port; 0 picks a free one (default 4598)
   --time-scale <x>    virtual seconds per real second: 600 makes a 30-minute training take 3 s; Infinity makes
                       every wait end at once; 1 is real time (default 600)
-  --state-dir <dir>   keep projects, datasets, models and S3 objects there across restarts
-                      (default: nothing is kept)
+  --state-dir <dir>   keep projects, datasets, models and S3 objects there across restarts (default: nothing
+                      is kept). The directory must exist (a 'custom-labels local deploy' made it) unless
+                      --create is given; while the emulator runs it holds the directory, and a
+                      'custom-labels local' on it is refused until the emulator stops
+  --create            start with an empty state directory when --state-dir does not exist
   --iam-policy <file> authorize every request against this IAM identity policy (a JSON policy document), as
                       AWS would for a role holding it: AccessDenied with AWS's message when it does not allow
                       the call, and Rekognition reads and writes S3 with those rights (default: any
                       credentials may do anything)
   -h, --help          this help
-Exit codes: 0 stopped by a signal, 1 the servers failed, 2 usage error (or a port in use).
+Exit codes: 0 stopped by a signal, 1 the servers failed, 2 usage error (a port or the state directory in use, a
+missing state directory).
 `;
 
 const OPTIONS = {
@@ -39,6 +44,7 @@ const OPTIONS = {
   'time-scale': { type: 'string' },
   'state-dir': { type: 'string' },
   'iam-policy': { type: 'string' },
+  create: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -66,6 +72,11 @@ export function parseEmulatorArgs(args: string[], cwd: string): EmulatorArgs | u
   if (values.help) return undefined;
   const stateDir = values['state-dir'];
   if (stateDir === '') throw new UsageError('--state-dir must not be empty');
+  if (values.create && stateDir === undefined) throw new UsageError('--create needs --state-dir');
+  if (stateDir !== undefined && !values.create && !fs.existsSync(path.resolve(cwd, stateDir))) {
+    throw new UsageError(`--state-dir ${path.resolve(cwd, stateDir)} does not exist (looked for that folder); pass --create to start `
+      + 'with an empty one, or check the path');
+  }
   return {
     port: parsePort('port', values.port, 4599),
     s3Port: parsePort('s3-port', values['s3-port'], 4598),
@@ -133,10 +144,11 @@ export async function runEmulatorCommand(args: string[], io: CliIo): Promise<num
         timeScale: parsed.timeScale,
         stateDir: parsed.stateDir,
         unknownCallerPolicy: parsed.iamPolicy,
+        holder: 'custom-labels emulator',
         log: (line) => io.stderr.write(`${line}\n`),
       });
     } catch (err) {
-      if (err instanceof PolicyEngineMissingError) throw new UsageError(err.message);
+      if (err instanceof PolicyEngineMissingError || err instanceof StateDirLockedError) throw new UsageError(err.message);
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
         throw new UsageError(`a port is already in use (${(err as Error).message}); choose others with --port and --s3-port (0 = any free port)`);
       }

@@ -9,3 +9,4 @@ export { ERROR_NAMES, ServiceError } from './rekognition/errors';
 export type { FaultSpec, RandomFaultSpec } from './rekognition/faults';
 export type { LocalS3, LocalS3Options } from './s3';
 export { startLocalS3 } from './s3';
+export * from './state-dir-lock';

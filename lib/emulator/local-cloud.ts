@@ -6,6 +6,7 @@ import { AccountQuotas } from './rekognition/core';
 import { RekognitionEmulator, Usage } from './rekognition/emulator';
 import { FaultSpec, RandomFaultSpec } from './rekognition/faults';
 import { LocalS3, startLocalS3 } from './s3';
+import { acquireStateDirLock, StateDirLock } from './state-dir-lock';
 
 export interface LocalCloudOptions {
   /** Virtual ms per real ms (600: a 30-minute training takes 3 s; Infinity: at once; 0: only `clock.advance`). @default 1 */
@@ -17,8 +18,14 @@ export interface LocalCloudOptions {
   /**
    * Keeps state across restarts: S3 objects in `<stateDir>/s3`, the emulator's state in `<stateDir>/rekognition`.
    * @default - S3 in a temporary folder removed by stop(), emulator state in memory
+   *
+   * The cloud holds the directory's lock until stop(): another emulator or runner on it is refused (StateDirLockedError).
    */
   readonly stateDir?: string;
+  /** The lock of `stateDir` when the caller holds it already (the offline runner does). @default - the cloud takes it */
+  readonly stateDirLock?: StateDirLock;
+  /** Who holds the lock, as a refused second holder is told. @default 'the emulator (startLocalCloud)' */
+  readonly holder?: string;
   /** Where S3's temporary folder is made when there is no `stateDir` (e.g. '/dev/shm' for speed). @default os.tmpdir() */
   readonly tempRoot?: string;
   /** @default 0 (a free port) */
@@ -41,6 +48,10 @@ export interface LocalCloudOptions {
 }
 
 export interface LocalCloud {
+  /** The state directory, when the cloud keeps state (absolute). */
+  readonly stateDir?: string;
+  /** The lock of the state directory the cloud holds or was given. */
+  readonly stateDirLock?: StateDirLock;
   /** `http://127.0.0.1:<port>`: `endpoint` of a RekognitionClient, or `AWS_ENDPOINT_URL_REKOGNITION`. */
   readonly rekognitionEndpoint: string;
   /** `http://127.0.0.1:<port>`: `endpoint` of an S3Client, or `AWS_ENDPOINT_URL_S3`. */
@@ -66,15 +77,30 @@ const REGION = 'us-east-1';
 /** Starts a local S3 and a Rekognition Custom Labels emulator wired to it, both on 127.0.0.1. */
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
   const stateDir = options.stateDir === undefined ? undefined : path.resolve(options.stateDir);
+  const given = options.stateDirLock;
+  if (given && stateDir !== undefined && given.stateDir !== stateDir) {
+    throw new Error(`stateDirLock holds ${given.stateDir}, not the stateDir ${stateDir}`);
+  }
+  const lock = stateDir === undefined ? undefined
+    : given ?? await acquireStateDirLock(stateDir, { holder: options.holder ?? 'the emulator (startLocalCloud)' });
+  const releaseOwnLock = async (): Promise<void> => {
+    if (lock && lock !== given) await lock.release();
+  };
   const access = new AccessControl({ accountId: ACCOUNT_ID, region: REGION, unknownCallerPolicy: options.unknownCallerPolicy });
-  const s3 = await startLocalS3({
-    access,
-    port: options.s3Port ?? 0,
-    directory: stateDir === undefined ? undefined : path.join(stateDir, 's3'),
-    tempRoot: options.tempRoot,
-    buckets: options.buckets,
-    log: options.log,
-  });
+  let s3: LocalS3;
+  try {
+    s3 = await startLocalS3({
+      access,
+      port: options.s3Port ?? 0,
+      directory: stateDir === undefined ? undefined : path.join(stateDir, 's3'),
+      tempRoot: options.tempRoot,
+      buckets: options.buckets,
+      log: options.log,
+    });
+  } catch (err) {
+    await releaseOwnLock();
+    throw err;
+  }
   let emulator: RekognitionEmulator;
   let rekognitionEndpoint: string;
   try {
@@ -95,11 +121,14 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     rekognitionEndpoint = await emulator.listen(options.rekognitionPort ?? 0, '127.0.0.1');
   } catch (err) {
     await s3.stop();
+    await releaseOwnLock();
     throw err;
   }
   const started = emulator;
   let stopped: Promise<void> | undefined;
   return {
+    stateDir,
+    stateDirLock: lock,
     rekognitionEndpoint,
     s3Endpoint: s3.endpoint,
     clock: started.clock,
@@ -112,7 +141,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         try {
           await started.close();
         } finally {
-          await s3.stop();
+          try {
+            await s3.stop();
+          } finally {
+            await releaseOwnLock();
+          }
         }
       })();
       return stopped;

@@ -1,9 +1,13 @@
 /**
- * Reads a CDK cloud assembly (`cdk.out`) from its JSON files: the stacks, their templates and their file assets.
- * No aws-cdk-lib import, so the runner works on any app's output.
+ * Reads a CDK cloud assembly (`cdk.out`) with the CDK's own schema package (`@aws-cdk/cloud-assembly-schema`, as
+ * `aws-cdk-lib/cloud-assembly-schema`, so the reader is the same version as the writer): the stacks, their templates,
+ * file and Docker image assets, and where each resource comes from (its construct path). Nested assemblies (stages)
+ * are read too. Nothing else of aws-cdk-lib is loaded.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+
+import type * as cxschema from 'aws-cdk-lib/cloud-assembly-schema';
 
 import { OFFLINE_ACCOUNT_ID, OFFLINE_PARTITION, OFFLINE_REGION } from './intrinsics';
 import { CfnTemplate } from './template';
@@ -29,6 +33,27 @@ export interface FileAsset {
   readonly isTemplate: boolean;
 }
 
+/** An asset the runner cannot publish (a Docker image, or a file built by a command): listed so that it is refused by name. */
+export interface UnpublishableAsset {
+  readonly id: string;
+  readonly kind: 'docker-image' | 'executable';
+  /** The construct path CDK gives the asset, e.g. `App/Fn/AssetImage`. */
+  readonly displayName?: string;
+  /** Strings a template refers to the asset by (the image tag, the object key). */
+  readonly references: readonly string[];
+}
+
+/** A nested stack's template, found through the asset its parent's AWS::CloudFormation::Stack resource points at. */
+export interface NestedTemplate {
+  /** The AWS::CloudFormation::Stack resource's logical id in the parent template. */
+  readonly logicalId: string;
+  readonly templateFile: string;
+  readonly template: CfnTemplate;
+  /** Construct paths of the nested template's resources, by logical id. */
+  readonly constructPaths: Readonly<Record<string, string>>;
+  readonly nested: readonly NestedTemplate[];
+}
+
 export interface AssemblyStack {
   /** The artifact id in manifest.json (the construct path for nested stages). */
   readonly artifactId: string;
@@ -47,6 +72,12 @@ export interface AssemblyStack {
   readonly fileAssets: readonly FileAsset[];
   /** Docker image assets cannot be published offline; their ids are listed so the runner can refuse clearly. */
   readonly dockerImageAssets: readonly string[];
+  /** Assets the runner cannot publish (Docker images, files built by a command), with what they are called. */
+  readonly unpublishableAssets: readonly UnpublishableAsset[];
+  /** Construct paths of the template's resources, by logical id (from the artifact's metadata and `aws:cdk:path`). */
+  readonly constructPaths: Readonly<Record<string, string>>;
+  /** The nested stacks' templates (CDK NestedStack), each with its own nested ones. */
+  readonly nested: readonly NestedTemplate[];
 }
 
 export interface CloudAssembly {
@@ -56,88 +87,161 @@ export interface CloudAssembly {
   readonly stacks: readonly AssemblyStack[];
 }
 
-interface ManifestArtifact {
-  readonly type: string;
-  readonly environment?: string;
-  readonly dependencies?: string[];
-  readonly displayName?: string;
-  readonly properties?: Record<string, unknown>;
+/** Loads the schema package only when an assembly is read (it comes with aws-cdk-lib, a peer dependency). */
+function schema(): typeof cxschema {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('aws-cdk-lib/cloud-assembly-schema') as typeof cxschema;
 }
 
 /** Reads `manifest.json` and everything it points to. */
 export function readCloudAssembly(directory: string): CloudAssembly {
   const dir = path.resolve(directory);
-  const manifest = readJson(path.join(dir, 'manifest.json'));
-  const artifacts = (isRecord(manifest.artifacts) ? manifest.artifacts : {}) as Record<string, ManifestArtifact>;
+  const manifestFile = path.join(dir, 'manifest.json');
+  if (!fs.existsSync(manifestFile)) throw new Error(`Cannot read ${manifestFile}: is this a cloud assembly directory (cdk.out)?`);
+  const { Manifest, ArtifactType, ArtifactMetadataEntryType } = schema();
+  const manifest = Manifest.loadAssemblyManifest(manifestFile);
+  const artifacts = manifest.artifacts ?? {};
   const stacks: AssemblyStack[] = [];
-  const assetManifests = new Map<string, Record<string, unknown>>();
+  const assetManifests = new Map<string, cxschema.AssetManifest>();
   for (const [id, artifact] of Object.entries(artifacts)) {
-    if (artifact.type === 'cdk:asset-manifest') {
-      assetManifests.set(id, readJson(path.join(dir, stringProp(artifact, 'file', id))));
+    if (artifact.type === ArtifactType.ASSET_MANIFEST) {
+      const props = artifact.properties as cxschema.AssetManifestProperties;
+      assetManifests.set(id, Manifest.loadAssetManifest(path.join(dir, props.file)));
     }
   }
   for (const [id, artifact] of Object.entries(artifacts)) {
-    if (artifact.type === 'cdk:cloud-assembly') {
-      stacks.push(...readCloudAssembly(path.join(dir, stringProp(artifact, 'directoryName', id))).stacks);
+    if (artifact.type === ArtifactType.NESTED_CLOUD_ASSEMBLY) {
+      const props = artifact.properties as cxschema.NestedCloudAssemblyProperties;
+      stacks.push(...readCloudAssembly(path.join(dir, props.directoryName)).stacks);
       continue;
     }
-    if (artifact.type !== 'aws:cloudformation:stack') continue;
-    const templateFile = path.join(dir, stringProp(artifact, 'templateFile', id));
+    if (artifact.type !== ArtifactType.AWS_CLOUDFORMATION_STACK) continue;
+    const props = (artifact.properties ?? {}) as cxschema.AwsCloudFormationStackProperties;
+    if (typeof props.templateFile !== 'string') throw new Error(`Artifact ${id} in manifest.json has no properties.templateFile`);
+    const templateFile = path.join(dir, props.templateFile);
     const deps = artifact.dependencies ?? [];
     const fileAssets: FileAsset[] = [];
-    const dockerImageAssets: string[] = [];
+    const unpublishable: UnpublishableAsset[] = [];
     for (const dep of deps) {
       const assets = assetManifests.get(dep);
       if (!assets) continue;
-      fileAssets.push(...readFileAssets(dir, assets, templateFile));
-      dockerImageAssets.push(...Object.keys(isRecord(assets.dockerImages) ? assets.dockerImages : {}));
+      const read = readAssets(dir, assets, templateFile);
+      fileAssets.push(...read.files);
+      unpublishable.push(...read.unpublishable);
     }
-    const props = artifact.properties ?? {};
+    const metadata = { ...(artifact.metadata ?? {}), ...readMetadataFile(dir, artifact) };
+    const template = readJson(templateFile) as CfnTemplate;
+    const pathsByTemplate = constructPathsByTemplate(metadata, ArtifactMetadataEntryType.LOGICAL_ID, props.templateFile);
     stacks.push({
       artifactId: id,
-      stackName: typeof props.stackName === 'string' ? props.stackName : id,
+      stackName: props.stackName ?? id,
       displayName: artifact.displayName ?? id,
       templateFile,
-      template: readJson(templateFile) as CfnTemplate,
+      template,
       environment: artifact.environment ?? 'aws://unknown-account/unknown-region',
-      stackDependencies: deps.filter((d) => artifacts[d]?.type === 'aws:cloudformation:stack'),
+      stackDependencies: deps.filter((d) => artifacts[d]?.type === ArtifactType.AWS_CLOUDFORMATION_STACK),
       parameters: stringMap(props.parameters),
       tags: stringMap(props.tags),
       fileAssets,
-      dockerImageAssets,
+      dockerImageAssets: unpublishable.filter((a) => a.kind === 'docker-image').map((a) => a.id),
+      unpublishableAssets: unpublishable,
+      constructPaths: withCdkPaths(template, pathsByTemplate.get(props.templateFile) ?? {}),
+      nested: nestedTemplates(dir, template, fileAssets, pathsByTemplate),
     });
   }
-  return { directory: dir, version: String(manifest.version ?? ''), stacks: orderStacks(stacks) };
+  return { directory: dir, version: manifest.version, stacks: orderStacks(stacks) };
 }
 
-function readFileAssets(dir: string, manifest: Record<string, unknown>, templateFile: string): FileAsset[] {
-  const files = isRecord(manifest.files) ? manifest.files : {};
-  return Object.entries(files).map(([id, raw]) => {
-    const entry = isRecord(raw) ? raw : {};
-    const source = isRecord(entry.source) ? entry.source : {};
-    if (typeof source.path !== 'string') {
-      throw new Error(`Asset ${id} has no source.path (assets built by executables are not supported offline)`);
+/** The artifact's metadata kept in a separate file (`additionalMetadataFile`, newer CDK versions). */
+function readMetadataFile(dir: string, artifact: cxschema.ArtifactManifest): Record<string, cxschema.MetadataEntry[]> {
+  const file = (artifact as { additionalMetadataFile?: string }).additionalMetadataFile;
+  if (!file) return {};
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Record<string, cxschema.MetadataEntry[]>;
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Construct paths by logical id, per template file: a `aws:cdk:logicalId` entry belongs to the template of the deepest
+ * construct above it that names a template file (`aws:cdk:templateFile`: the stack, or a nested stack).
+ */
+function constructPathsByTemplate(metadata: Record<string, cxschema.MetadataEntry[]>, logicalIdType: string, stackTemplate: string)
+  : Map<string, Record<string, string>> {
+  const templates: { prefix: string; file: string }[] = [];
+  for (const [p, entries] of Object.entries(metadata)) {
+    for (const e of entries) if (e.type === 'aws:cdk:templateFile' && typeof e.data === 'string') templates.push({ prefix: p, file: e.data });
+  }
+  templates.sort((a, b) => b.prefix.length - a.prefix.length);
+  const out = new Map<string, Record<string, string>>();
+  for (const [p, entries] of Object.entries(metadata)) {
+    for (const e of entries) {
+      if (e.type !== logicalIdType || typeof e.data !== 'string') continue;
+      const owner = templates.find((t) => p.startsWith(`${t.prefix}/`))?.file ?? stackTemplate;
+      const paths = out.get(owner) ?? {};
+      paths[e.data] = p.replace(/^\//, '');
+      out.set(owner, paths);
     }
-    const packaging = source.packaging ?? 'file';
-    if (packaging !== 'zip' && packaging !== 'file') throw new Error(`Asset ${id} has unknown packaging ${JSON.stringify(packaging)}`);
-    const sourcePath = path.join(dir, source.path);
-    const destinations = Object.entries(isRecord(entry.destinations) ? entry.destinations : {}).map(([destId, d]) => {
-      const dest = isRecord(d) ? d : {};
-      if (typeof dest.bucketName !== 'string' || typeof dest.objectKey !== 'string') {
-        throw new Error(`Asset ${id} destination ${destId} needs bucketName and objectKey`);
-      }
-      const region = typeof dest.region === 'string' ? dest.region : undefined;
-      return { id: destId, bucketName: dest.bucketName, objectKey: dest.objectKey, region };
+  }
+  return out;
+}
+
+/** `Metadata.aws:cdk:path` of the template's resources (set when the CDK CLI synthesizes) wins over the artifact's metadata. */
+function withCdkPaths(template: CfnTemplate, fromMetadata: Readonly<Record<string, string>>): Record<string, string> {
+  const paths = { ...fromMetadata };
+  for (const [id, r] of Object.entries(template.Resources ?? {})) {
+    const p = r.Metadata?.['aws:cdk:path'];
+    if (typeof p === 'string') paths[id] = p;
+  }
+  return paths;
+}
+
+/** Nested stacks: each AWS::CloudFormation::Stack whose TemplateURL names a file asset's object key. */
+function nestedTemplates(dir: string, template: CfnTemplate, assets: readonly FileAsset[], pathsByTemplate: Map<string, Record<string, string>>)
+  : NestedTemplate[] {
+  const out: NestedTemplate[] = [];
+  for (const [logicalId, r] of Object.entries(template.Resources ?? {})) {
+    if (r.Type !== 'AWS::CloudFormation::Stack') continue;
+    const url = JSON.stringify(r.Properties?.TemplateURL ?? '');
+    const asset = assets.find((a) => !a.isTemplate && a.destinations.some((d) => url.includes(resolveAssetPlaceholders(d.objectKey))));
+    if (!asset || !fs.existsSync(asset.sourcePath) || fs.statSync(asset.sourcePath).isDirectory()) continue;
+    const nestedTemplate = readJson(asset.sourcePath) as CfnTemplate;
+    const file = path.relative(dir, asset.sourcePath);
+    out.push({
+      logicalId,
+      templateFile: asset.sourcePath,
+      template: nestedTemplate,
+      constructPaths: withCdkPaths(nestedTemplate, pathsByTemplate.get(file) ?? {}),
+      nested: nestedTemplates(dir, nestedTemplate, assets, pathsByTemplate),
     });
-    return {
-      id,
-      displayName: typeof entry.displayName === 'string' ? entry.displayName : undefined,
-      sourcePath,
-      packaging,
-      destinations,
-      isTemplate: path.resolve(sourcePath) === path.resolve(templateFile),
-    };
-  });
+  }
+  return out;
+}
+
+function readAssets(dir: string, manifest: cxschema.AssetManifest, templateFile: string)
+  : { files: FileAsset[]; unpublishable: UnpublishableAsset[] } {
+  const files: FileAsset[] = [];
+  const unpublishable: UnpublishableAsset[] = [];
+  for (const [id, entry] of Object.entries(manifest.files ?? {})) {
+    const displayName = (entry as { displayName?: string }).displayName;
+    const destinations = Object.entries(entry.destinations).map(([destId, d]) => ({
+      id: destId, bucketName: d.bucketName, objectKey: d.objectKey, region: d.region,
+    }));
+    if (typeof entry.source.path !== 'string') {
+      unpublishable.push({ id, kind: 'executable', displayName, references: destinations.map((d) => d.objectKey) });
+      continue;
+    }
+    const packaging = entry.source.packaging ?? 'file';
+    if (packaging !== 'zip' && packaging !== 'file') throw new Error(`Asset ${id} has unknown packaging ${JSON.stringify(packaging)}`);
+    const sourcePath = path.join(dir, entry.source.path);
+    files.push({ id, displayName, sourcePath, packaging, destinations, isTemplate: path.resolve(sourcePath) === path.resolve(templateFile) });
+  }
+  for (const [id, entry] of Object.entries(manifest.dockerImages ?? {})) {
+    const displayName = (entry as { displayName?: string }).displayName;
+    unpublishable.push({ id, kind: 'docker-image', displayName, references: [id, ...Object.values(entry.destinations).map((d) => d.imageTag)] });
+  }
+  return { files, unpublishable };
 }
 
 function orderStacks(stacks: AssemblyStack[]): AssemblyStack[] {
@@ -229,12 +333,6 @@ function readJson(file: string): Record<string, unknown> {
   const value: unknown = JSON.parse(text);
   if (!isRecord(value)) throw new Error(`${file} does not hold a JSON object`);
   return value;
-}
-
-function stringProp(artifact: ManifestArtifact, name: string, id: string): string {
-  const v = artifact.properties?.[name];
-  if (typeof v !== 'string') throw new Error(`Artifact ${id} in manifest.json has no properties.${name}`);
-  return v;
 }
 
 function stringMap(value: unknown): Record<string, string> {

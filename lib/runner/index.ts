@@ -7,6 +7,8 @@ export * from './executions';
 export * from './lambda-host';
 export * from './local-runner';
 export * from './local-state';
+export * from './model-summary';
+export * from './preflight';
 export * from './report';
 export * from './sdk-tasks';
 export * from './state-machine';

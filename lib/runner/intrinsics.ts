@@ -45,6 +45,10 @@ export interface ResolveContext {
   readonly ref?: (logicalId: string) => string | undefined;
   /** An attribute of a resource; undefined when it has no such attribute. */
   readonly getAtt?: (logicalId: string, attribute: string) => unknown;
+  /** The value another stack exports under this name (Fn::ImportValue); throws when there is none. */
+  readonly importValue?: (exportName: string) => string;
+  /** An output of another stack (Fn::GetStackOutput); throws when there is none. */
+  readonly stackOutput?: (stackName: string, outputName: string, region: string | undefined) => string;
   /** @default [`<region>a`, `<region>b`, `<region>c`] */
   readonly availabilityZones?: readonly string[];
 }
@@ -173,8 +177,19 @@ export class IntrinsicResolver {
       }
       case 'Fn::Base64': return Buffer.from(this.resolveString(args, name, path), 'utf8').toString('base64');
       case 'Fn::FindInMap': return this.findInMap(args, path);
-      case 'Fn::ImportValue':
-        throw new IntrinsicError('Fn::ImportValue (a cross-stack export) is not supported offline: deploy stacks without exports', path);
+      case 'Fn::ImportValue': {
+        const exportName = this.resolveString(args, name, path);
+        if (!this.ctx.importValue) throw new IntrinsicError('Fn::ImportValue needs the other stacks of the app', path);
+        return this.ctx.importValue(exportName);
+      }
+      case 'Fn::GetStackOutput': {
+        if (!isPlainObject(args)) throw new IntrinsicError('Fn::GetStackOutput needs { StackName, OutputName }', path);
+        const stackName = this.resolveString(args.StackName, name, `${path}.StackName`);
+        const outputName = this.resolveString(args.OutputName, name, `${path}.OutputName`);
+        const region = args.Region === undefined ? undefined : this.resolveString(args.Region, name, `${path}.Region`);
+        if (!this.ctx.stackOutput) throw new IntrinsicError('Fn::GetStackOutput needs the other stacks of the app', path);
+        return this.ctx.stackOutput(stackName, outputName, region);
+      }
       default:
         throw new IntrinsicError(`unsupported intrinsic ${name}`, path.slice(0, path.length - name.length - 1));
     }

@@ -1,14 +1,15 @@
 /**
  * Runs Node.js Lambda functions of a cloud assembly in-process, from their code asset folders.
  *
- * Each function gets its own module instances (its files are compiled afresh, not taken from require's cache), its own
+ * Each function gets its own module instances (its files and its packages' are compiled afresh, not taken from
+ * require's cache; an `@aws-sdk/*` package its folder lacks comes from the project, as Lambda's runtime provides it), its own
  * `process.env` (its Environment from the template plus the offline endpoints and fake credentials) and its own
  * console. So module-level SDK clients of one deploy never see another deploy's endpoints, two functions never share
  * environment variables, and nothing a handler does reaches real AWS.
  */
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
+import { createRequire, isBuiltin } from 'node:module';
 import * as path from 'node:path';
 import { format } from 'node:util';
 import * as vm from 'node:vm';
@@ -194,7 +195,6 @@ export class LambdaHost {
       error: (...args: unknown[]) => write(format(...args)),
     };
     const modules = new Map<string, { exports: unknown }>();
-    const root = path.resolve(spec.codeDir);
     const loadFile = (target: string): unknown => {
       const cached = modules.get(target);
       if (cached) return cached.exports;
@@ -210,13 +210,14 @@ export class LambdaHost {
         `(function (exports, require, module, __filename, __dirname, process, console) {${source}\n})`, { filename: target },
       ) as (...args: unknown[]) => void;
       const nodeRequire = createRequire(target);
-      // Files of the function's own folder share its private process and console; packages and builtins load as usual.
+      // Every JavaScript file the function loads, its own and its packages' (an unbundled AWS SDK too), is compiled
+      // afresh with its private process and console: a package from Node's cache would read the host's process.env,
+      // miss the offline endpoints and credentials, and could reach AWS with the user's own. Builtins and native addons
+      // load as usual.
       const ownRequire = Object.assign((id: string): unknown => {
-        if (id.startsWith('.') || path.isAbsolute(id)) {
-          const resolved = nodeRequire.resolve(id);
-          if (resolved.startsWith(root + path.sep)) return loadFile(resolved);
-        }
-        return nodeRequire(id);
+        if (isBuiltin(id)) return nodeRequire(id);
+        const resolved = resolvePackage(nodeRequire, id);
+        return /\.(c?js|json)$/.test(resolved) ? loadFile(resolved) : nodeRequire(resolved);
       }, { resolve: nodeRequire.resolve, cache: nodeRequire.cache, main: undefined });
       wrapper.call(module.exports, module.exports, ownRequire, module, target, path.dirname(target), ownProcess, ownConsole);
       return module.exports;
@@ -225,6 +226,25 @@ export class LambdaHost {
     const loaded = { key, exports: (typeof exports === 'object' && exports !== null ? exports : {}) as Record<string, unknown> };
     this.loaded.set(key, loaded);
     return loaded;
+  }
+}
+
+const hostRequire = createRequire(__filename);
+
+/**
+ * Resolves a module as the function's file would. Lambda's Node.js runtimes provide the AWS SDK v3: an `@aws-sdk/*`
+ * package the function's folder does not hold is taken from where this package is installed (the user's project).
+ */
+function resolvePackage(nodeRequire: NodeJS.Require, id: string): string {
+  try {
+    return nodeRequire.resolve(id);
+  } catch (err) {
+    if (!id.startsWith('@aws-sdk/')) throw err;
+    try {
+      return hostRequire.resolve(id);
+    } catch {
+      throw err;
+    }
   }
 }
 

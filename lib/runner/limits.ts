@@ -103,12 +103,13 @@ export function waiterTotalSeconds(definition: string | undefined): number | und
  * anything is deployed: literal values only (tokens are checked again when resolved). Each problem names the
  * resource and its construct path.
  */
-export function templateProblems(template: CfnTemplate): string[] {
+export function templateProblems(template: CfnTemplate, constructPaths: Readonly<Record<string, string>> = {}): string[] {
   const problems: string[] = [];
   const resources = template.Resources ?? {};
   const where = (id: string): string => {
-    const p = resources[id]?.Metadata?.['aws:cdk:path'];
-    return typeof p === 'string' ? `${id} (${p})` : id;
+    const metadata = resources[id]?.Metadata?.['aws:cdk:path'];
+    const p = typeof metadata === 'string' ? metadata : constructPaths[id];
+    return p !== undefined ? `${id} (${p})` : id;
   };
   for (const [id, r] of Object.entries(resources)) {
     const props = r.Properties ?? {};

@@ -114,8 +114,11 @@ async function handle(
   const service = options.services.find((s) => target.startsWith(s.targetPrefix));
   const version = service?.jsonVersion ?? '1.1';
   if (req.method !== 'POST' || !service) {
-    const error = new LocalServiceError('UnknownOperationException', `The offline runner serves no ${req.method} ${pathname} with target ${target || '(none)'}`);
-    return sendError(res, version, error);
+    const error = new LocalServiceError('UnknownOperationException', `The offline runner does not serve ${unservedCall(req, pathname, target, body)}: `
+      + 'nothing offline stands behind this service (its resources are only recorded)');
+    log(`${req.method} ${pathname} ${target} ${error.httpStatus} ${error.name}: ${error.message}`);
+    // Query and REST-XML clients (SNS, CloudFront, ...) only read an XML error; JSON clients read the JSON one.
+    return /x-www-form-urlencoded|xml/.test(String(req.headers['content-type'] ?? '')) ? sendXmlError(res, error) : sendError(res, version, error);
   }
   const operation = target.slice(service.targetPrefix.length);
   let input: Record<string, unknown> = {};
@@ -139,6 +142,25 @@ async function handle(
     log(`${target} ${error.httpStatus} ${error.name}: ${error.message}`);
     sendError(res, version, error);
   }
+}
+
+/** `sns:Publish` when the request says (the signature's service, the target or form's action), else its method and path. */
+function unservedCall(req: http.IncomingMessage, pathname: string, target: string, body: Buffer | undefined): string {
+  const signed = /Credential=[^/,]+\/\d{8}\/[^/,]+\/([^/,]+)\/aws4_request/.exec(String(req.headers.authorization ?? ''))?.[1];
+  const formAction = /x-www-form-urlencoded/.test(String(req.headers['content-type'] ?? '')) && body
+    ? new URLSearchParams(body.toString('utf8')).get('Action') ?? undefined : undefined;
+  const action = target ? target.slice(target.lastIndexOf('.') + 1) : formAction;
+  if (signed && action) return `${signed}:${action}`;
+  return `${req.method} ${pathname}${signed ? ` of ${signed}` : ''}${target ? ` with target ${target}` : ''}`;
+}
+
+function sendXmlError(res: http.ServerResponse, error: LocalServiceError): void {
+  const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const requestId = randomUUID();
+  const text = `<ErrorResponse><Error><Type>Sender</Type><Code>${escape(error.name)}</Code><Message>${escape(error.message)}</Message></Error>`
+    + `<RequestId>${requestId}</RequestId></ErrorResponse>`;
+  res.writeHead(error.httpStatus, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': requestId });
+  res.end(text);
 }
 
 function sendError(res: http.ServerResponse, version: '1.0' | '1.1', error: LocalServiceError): void {

@@ -33,6 +33,16 @@ export interface StackState {
   parameters: Record<string, unknown>;
   resources: Record<string, ResourceRecord>;
   outputs: Record<string, string>;
+  /** Exported outputs by export name (the values other stacks import). */
+  exports?: Record<string, string>;
+  /** Export names this stack imports (Fn::ImportValue): their stacks cannot drop or change them. */
+  imports?: string[];
+  /** For a nested stack: the stack whose AWS::CloudFormation::Stack resource made it. */
+  parentStack?: string;
+  /** The artifact id in the cloud assembly (stack names may differ from it). */
+  artifactId?: string;
+  /** Names of the stacks this one was deployed after (the assembly's dependencies): a destroy deletes this one first. */
+  dependsOn?: string[];
   /** Virtual epoch ms of the last change. */
   updatedAt: number;
 }
@@ -56,6 +66,11 @@ export class RunnerStateStore {
 
   constructor(stateDir: string) {
     this.file = path.join(path.resolve(stateDir), RUNNER_STATE_FOLDER, 'state.json');
+  }
+
+  /** Whether a runner has saved state here. */
+  exists(): boolean {
+    return fs.existsSync(this.file);
   }
 
   load(): RunnerState {

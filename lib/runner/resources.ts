@@ -1,10 +1,11 @@
 /**
- * What a local deploy does for each resource type: S3 buckets become buckets in the local S3, Rekognition projects
- * and datasets are created in the emulator, wait conditions block until signalled, and resources with nothing to
- * emulate (IAM, logs, SSM parameters, topics, rules, functions, state machines) are recorded with their properties and
- * the physical ids and attributes CloudFormation would give them. Custom resources are in custom-resources.ts.
+ * What a local deploy does for each resource type. Every type starts from what CloudFormation's resource database says
+ * it is (physical-facts.ts: the physical id `Ref` returns, the ARN, every attribute). The types the offline world
+ * emulates then do their part: S3 buckets become buckets in the local S3, Rekognition projects and datasets are created
+ * in the emulator, SSM parameters are served, functions and state machines run when called, wait conditions block until
+ * signalled, nested stacks are deployed, and IAM roles and policies, bucket policies and KMS keys decide every request
+ * (lib/iam). Every other type is recorded only. Custom resources are in custom-resources.ts.
  */
-import { randomBytes } from 'node:crypto';
 
 import { DatasetType, Rekognition } from '@aws-sdk/client-rekognition';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -14,6 +15,8 @@ import { checkErrorNames } from './asl';
 import { isPlainObject } from './intrinsics';
 import { checkLambdaFunction, checkWaitConditionTimeout } from './limits';
 import { ResourceRecord } from './local-state';
+import { generatedName, PhysicalFacts, physicalFacts, randomSuffix } from './physical-facts';
+import { resourceTypeFacts } from './resource-spec';
 
 /** What a provisioner may use. */
 export interface ProvisionContext {
@@ -34,6 +37,8 @@ export interface ProvisionContext {
   /** Signals received so far by the wait-condition handle with this URL. */
   signals(handleUrl: string): readonly WaitSignal[];
   log(line: string): void;
+  /** Deploys nested stacks. @default - AWS::CloudFormation::Stack fails */
+  readonly nestedStacks?: NestedStackHost;
 }
 
 /** A signal PUT to a wait-condition handle. */
@@ -48,13 +53,27 @@ export interface Provisioned {
   readonly physicalId: string;
   readonly attributes: Record<string, unknown>;
   readonly extra?: Record<string, unknown>;
+  /** True when nothing offline stands behind the resource (a type the runner does not emulate). */
+  readonly recordedOnly?: boolean;
 }
 
 interface Provisioner {
-  create(ctx: ProvisionContext, props: Record<string, unknown>): Promise<Provisioned>;
-  /** In-place update. @default the create result's physical id is kept and attributes recomputed */
+  /** What the type does offline, in a few words. */
+  readonly does: string;
+  /** The name the service gives when the template gives none. @default - the generated name of physical-facts.ts */
+  name?(ctx: ProvisionContext, props: Record<string, unknown>): string;
+  /** Creates it; `facts` is what the resource database says (physical id, name, ARN, attributes). */
+  create(ctx: ProvisionContext, props: Record<string, unknown>, facts: PhysicalFacts): Promise<Provisioned>;
+  /** In-place update. @default the physical id is kept; attributes that mirror a property take its new value */
   update?(ctx: ProvisionContext, props: Record<string, unknown>, record: ResourceRecord): Promise<Provisioned>;
   delete?(ctx: ProvisionContext, record: ResourceRecord): Promise<void>;
+}
+
+/** The runner's side of nested stacks (AWS::CloudFormation::Stack). */
+export interface NestedStackHost {
+  create(props: Record<string, unknown>, facts: PhysicalFacts): Promise<Provisioned>;
+  update(props: Record<string, unknown>, record: ResourceRecord): Promise<Provisioned>;
+  delete(record: ResourceRecord): Promise<void>;
 }
 
 /** Thrown when a resource operation fails, with CloudFormation's kind of reason. */
@@ -65,35 +84,18 @@ export class ResourceError extends Error {
   }
 }
 
-/** A name like CloudFormation generates: `<stack>-<logicalId>-<random>`, cut to `maxLength`. */
-export function generatedName(stackName: string, logicalId: string, maxLength: number, lowerCase = false): string {
-  const suffix = randomSuffix(12, lowerCase);
-  const head = `${stackName}-${logicalId}`.slice(0, maxLength - suffix.length - 1);
-  const name = `${head}-${suffix}`;
-  return lowerCase ? name.toLowerCase().replace(/[^a-z0-9.-]/g, '-') : name;
-}
-
-function randomSuffix(length: number, lowerCase: boolean): string {
-  const alphabet = lowerCase ? 'abcdefghijklmnopqrstuvwxyz0123456789' : 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-  return [...randomBytes(length)].map((b) => alphabet[b % alphabet.length]).join('');
-}
-
 const str = (props: Record<string, unknown>, key: string): string | undefined => (typeof props[key] === 'string' ? (props[key] as string) : undefined);
-const arn = (ctx: ProvisionContext, service: string, resource: string, region = ctx.region, account = ctx.accountId): string =>
-  `arn:${ctx.partition}:${service}:${region}:${account}:${resource}`;
 
-/** Recorded only: a physical id and the attributes CloudFormation documents; nothing runs. */
-function recorded(make: (ctx: ProvisionContext, props: Record<string, unknown>) => Provisioned): Provisioner {
-  return {
-    create: async (ctx, props) => make(ctx, props),
-    update: async (ctx, props, record) => ({ ...make(ctx, props), physicalId: record.physicalId }),
-  };
-}
+/** What the database says, with the name and attributes an emulated service chose on top. */
+const asIs = (facts: PhysicalFacts): Provisioned => ({ physicalId: facts.physicalId, attributes: facts.attributes });
 
+/** The emulated types and what each does offline (the README's table lists the same). */
 const PROVISIONERS: Record<string, Provisioner> = {
   'AWS::S3::Bucket': {
-    create: async (ctx, props) => {
-      const name = str(props, 'BucketName') ?? generatedName(ctx.stackName, ctx.logicalId, 63, true);
+    does: 'a bucket in the local S3; deleting a bucket that holds objects fails as in AWS',
+    name: (ctx, props) => str(props, 'BucketName') ?? generatedName(ctx.stackName, ctx.logicalId, 63, true),
+    create: async (ctx, _props, facts) => {
+      const name = facts.physicalId;
       try {
         await ctx.s3.send(new CreateBucketCommand({ Bucket: name }));
       } catch (err) {
@@ -101,9 +103,10 @@ const PROVISIONERS: Record<string, Provisioner> = {
         if (code === 'BucketAlreadyOwnedByYou' || code === 'BucketAlreadyExists') throw new ResourceError(`${name} already exists`);
         throw err;
       }
-      return { physicalId: name, attributes: bucketAttributes(ctx, name) };
+      return { physicalId: name, attributes: { ...facts.attributes, ...bucketAttributes(ctx, name) } };
     },
-    update: async (ctx, _props, record) => ({ physicalId: record.physicalId, attributes: bucketAttributes(ctx, record.physicalId) }),
+    update: async (ctx, _props, record) => ({ physicalId: record.physicalId,
+      attributes: { ...record.attributes, ...bucketAttributes(ctx, record.physicalId) } }),
     delete: async (ctx, record) => {
       const listed = await ctx.s3.send(new ListObjectsV2Command({ Bucket: record.physicalId, MaxKeys: 1 })).catch((err: unknown) => {
         if (errorName(err) === 'NoSuchBucket') return undefined;
@@ -116,73 +119,43 @@ const PROVISIONERS: Record<string, Provisioner> = {
       await ctx.s3.send(new DeleteBucketCommand({ Bucket: record.physicalId }));
     },
   },
-  'AWS::S3::BucketPolicy': recorded(() => ({ physicalId: `bucket-policy-${randomSuffix(12, true)}`, attributes: {} })),
-  'AWS::IAM::Role': recorded((ctx, props) => {
-    const name = str(props, 'RoleName') ?? generatedName(ctx.stackName, ctx.logicalId, 64);
-    return { physicalId: name, attributes: { Arn: arn(ctx, 'iam', `role${str(props, 'Path') ?? '/'}${name}`, '', ctx.accountId),
-      RoleId: `AROA${randomSuffix(17, false).toUpperCase()}` } };
-  }),
-  'AWS::IAM::Policy': recorded((ctx) => ({ physicalId: `${ctx.stackName.slice(0, 20)}-${ctx.logicalId.slice(0, 20)}-${randomSuffix(12, false)}`,
-    attributes: {} })),
-  'AWS::IAM::ManagedPolicy': recorded((ctx, props) => {
-    const policyArn = arn(ctx, 'iam', `policy/${str(props, 'ManagedPolicyName') ?? generatedName(ctx.stackName, ctx.logicalId, 128)}`, '');
-    return { physicalId: policyArn, attributes: { PolicyArn: policyArn } };
-  }),
-  'AWS::Logs::LogGroup': recorded((ctx, props) => {
-    const name = str(props, 'LogGroupName') ?? generatedName(ctx.stackName, ctx.logicalId, 512);
-    return { physicalId: name, attributes: { Arn: arn(ctx, 'logs', `log-group:${name}:*`) } };
-  }),
-  'AWS::Lambda::Function': recorded((ctx, props) => {
-    checkLambdaFunction(props);
-    const name = str(props, 'FunctionName') ?? generatedName(ctx.stackName, ctx.logicalId, 64);
-    return { physicalId: name, attributes: { Arn: arn(ctx, 'lambda', `function:${name}`), SnapStartResponse: {} } };
-  }),
-  'AWS::Lambda::Permission': recorded(() => ({ physicalId: `permission-${randomSuffix(12, false)}`, attributes: {} })),
-  'AWS::StepFunctions::StateMachine': recorded((ctx, props) => {
-    checkStateMachineErrorNames(props);
-    const name = str(props, 'StateMachineName') ?? `${ctx.logicalId.slice(0, 66)}-${randomSuffix(12, false)}`;
-    const smArn = arn(ctx, 'states', `stateMachine:${name}`);
-    return { physicalId: smArn, attributes: { Arn: smArn, Name: name, StateMachineRevisionId: smArn } };
-  }),
-  'AWS::SNS::Topic': recorded((ctx, props) => {
-    const name = str(props, 'TopicName') ?? generatedName(ctx.stackName, ctx.logicalId, 256);
-    const topicArn = arn(ctx, 'sns', name);
-    return { physicalId: topicArn, attributes: { TopicArn: topicArn, TopicName: name } };
-  }),
-  'AWS::SNS::Subscription': recorded((ctx, props) => ({ physicalId: `${str(props, 'TopicArn') ?? arn(ctx, 'sns', 'topic')}:${randomSuffix(12, true)}`,
-    attributes: {} })),
-  'AWS::SNS::TopicPolicy': recorded(() => ({ physicalId: `topic-policy-${randomSuffix(12, false)}`, attributes: {} })),
-  'AWS::Events::Rule': recorded((ctx, props) => {
-    const name = str(props, 'Name') ?? generatedName(ctx.stackName, ctx.logicalId, 64);
-    const bus = str(props, 'EventBusName');
-    return { physicalId: name, attributes: { Arn: arn(ctx, 'events', `rule/${bus && bus !== 'default' ? `${bus}/` : ''}${name}`) } };
-  }),
-  'AWS::Scheduler::Schedule': recorded((ctx, props) => {
-    const name = str(props, 'Name') ?? generatedName(ctx.stackName, ctx.logicalId, 64);
-    return { physicalId: name, attributes: { Arn: arn(ctx, 'scheduler', `schedule/${str(props, 'GroupName') ?? 'default'}/${name}`) } };
-  }),
-  'AWS::KMS::Key': recorded((ctx) => {
-    const keyId = [8, 4, 4, 4, 12].map((n) => randomBytes(n).toString('hex').slice(0, n)).join('-');
-    return { physicalId: keyId, attributes: { Arn: arn(ctx, 'kms', `key/${keyId}`), KeyId: keyId } };
-  }),
-  'AWS::KMS::Alias': recorded((_ctx, props) => ({ physicalId: str(props, 'AliasName') ?? `alias/${randomSuffix(12, false)}`, attributes: {} })),
-  'AWS::CDK::Metadata': recorded(() => ({ physicalId: `cdk-metadata-${randomSuffix(12, false)}`, attributes: {} })),
-  'AWS::SSM::Parameter': {
-    create: async (ctx, props) => {
-      const name = str(props, 'Name') ?? `CFN-${ctx.logicalId}-${randomSuffix(12, false)}`;
-      return { physicalId: name, attributes: ssmAttributes(props), extra: { version: 1 } };
+  'AWS::S3::BucketPolicy': { does: 'decides every request to its bucket (IAM enforcement)', create: async (_ctx, _props, facts) => asIs(facts) },
+  'AWS::IAM::Role': { does: 'the identity its functions and state machines call with; its inline policies decide', create: async (_c, _p, facts) => asIs(facts) },
+  'AWS::IAM::Policy': { does: 'decides the requests of the roles it is attached to', create: async (_ctx, _props, facts) => asIs(facts) },
+  'AWS::IAM::ManagedPolicy': { does: 'decides the requests of the roles it is attached to', create: async (_ctx, _props, facts) => asIs(facts) },
+  'AWS::KMS::Key': { does: 'its key policy decides the use of the key (no bytes are encrypted)', create: async (_ctx, _props, facts) => asIs(facts) },
+  'AWS::Lambda::Function': {
+    does: 'runs in-process when invoked (Node.js runtimes), as its role, with its environment',
+    create: async (_ctx, props, facts) => {
+      checkLambdaFunction(props);
+      return asIs(facts);
     },
+  },
+  'AWS::StepFunctions::StateMachine': {
+    does: 'runs on aws-local-stepfunctions when started, its tasks as its role',
+    create: async (_ctx, props, facts) => {
+      checkStateMachineErrorNames(props);
+      return asIs(facts);
+    },
+  },
+  'AWS::SSM::Parameter': {
+    does: 'served by the runner\'s SSM endpoint (GetParameter, PutParameter)',
+    // CloudFormation names a parameter without a Name `CFN-<logicalId>-<random>`.
+    name: (ctx, props) => str(props, 'Name') ?? `CFN-${ctx.logicalId}-${randomSuffix(12, false)}`,
+    create: async (_ctx, props, facts) => ({ physicalId: facts.physicalId, attributes: { ...facts.attributes, ...ssmAttributes(props) },
+      extra: { version: 1 } }),
     update: async (_ctx, props, record) => {
       // A Value or Type change in the template overwrites what the workflow wrote, as CloudFormation does.
       const version = (typeof record.extra?.version === 'number' ? record.extra.version : 1) + 1;
-      return { physicalId: record.physicalId, attributes: ssmAttributes(props), extra: { ...record.extra, version } };
+      return { physicalId: record.physicalId, attributes: { ...record.attributes, ...ssmAttributes(props) }, extra: { ...record.extra, version } };
     },
   },
   'AWS::Rekognition::Project': {
-    create: async (ctx, props) => {
-      const name = str(props, 'ProjectName') ?? generatedName(ctx.stackName, ctx.logicalId, 255);
+    does: 'a project in the emulator (tags updated in place, deleted with the stack)',
+    create: async (ctx, props, facts) => {
+      const name = str(props, 'ProjectName') ?? facts.name;
       const res = await ctx.rekognition.createProject({ ProjectName: name, Tags: tagMap(props.Tags) });
-      return { physicalId: name, attributes: { Arn: res.ProjectArn ?? '' } };
+      return { physicalId: name, attributes: { ...facts.attributes, Arn: res.ProjectArn ?? '' } };
     },
     update: async (ctx, props, record) => {
       // Only Tags can change in place.
@@ -212,11 +185,12 @@ const PROVISIONERS: Record<string, Provisioner> = {
     },
   },
   'AWS::Rekognition::Dataset': {
-    create: async (ctx, props) => {
+    does: 'an empty dataset in the emulator',
+    create: async (ctx, props, facts) => {
       const res = await ctx.rekognition.createDataset({ ProjectArn: str(props, 'ProjectArn'),
         DatasetType: str(props, 'DatasetType') as DatasetType | undefined, Tags: tagMap(props.Tags) });
       const datasetArn = res.DatasetArn ?? '';
-      return { physicalId: datasetArn, attributes: { Arn: datasetArn } };
+      return { physicalId: datasetArn, attributes: { ...facts.attributes, DatasetArn: datasetArn } };
     },
     delete: async (ctx, record) => {
       try {
@@ -226,14 +200,33 @@ const PROVISIONERS: Record<string, Provisioner> = {
       }
     },
   },
-  'AWS::CloudFormation::WaitConditionHandle': recorded((ctx) => {
-    const url = `${ctx.servicesEndpoint}/wait-condition/${encodeURIComponent(ctx.stackName)}/${ctx.logicalId}/${randomSuffix(16, true)}`;
-    return { physicalId: url, attributes: {} };
-  }),
+  'AWS::CloudFormation::WaitConditionHandle': {
+    does: 'a URL on the runner\'s local services that takes signals',
+    create: async (ctx, _props, facts) => {
+      const url = `${ctx.servicesEndpoint}/wait-condition/${encodeURIComponent(ctx.stackName)}/${ctx.logicalId}/${randomSuffix(16, true)}`;
+      return { physicalId: url, attributes: facts.attributes };
+    },
+  },
   'AWS::CloudFormation::WaitCondition': {
-    create: async (ctx, props) => waitForSignals(ctx, props),
+    does: 'blocks the stack until its handle has Count signals, or fails on a failure signal or its Timeout (virtual time)',
+    create: async (ctx, props, facts) => waitForSignals(ctx, props, facts),
+  },
+  'AWS::CloudFormation::Stack': {
+    does: 'a nested stack, deployed, updated and deleted with its parent from its template in the local S3',
+    create: async (ctx, props, facts) => nestedStacks(ctx).create(props, facts),
+    update: async (ctx, props, record) => nestedStacks(ctx).update(props, record),
+    delete: async (ctx, record) => nestedStacks(ctx).delete(record),
+  },
+  'AWS::CDK::Metadata': {
+    does: 'the CDK\'s version report, which CloudFormation keeps for the CDK: nothing to do',
+    create: async (ctx) => ({ physicalId: `${ctx.stackName}-${ctx.logicalId}-${randomSuffix(12, false)}`, attributes: {} }),
   },
 };
+
+function nestedStacks(ctx: ProvisionContext): NestedStackHost {
+  if (!ctx.nestedStacks) throw new ResourceError('nested stacks need the runner');
+  return ctx.nestedStacks;
+}
 
 /** Refuses a definition whose Retry or Catch names an error its Task can never raise (see checkErrorNames). */
 function checkStateMachineErrorNames(props: Record<string, unknown>): void {
@@ -255,24 +248,39 @@ function checkStateMachineErrorNames(props: Record<string, unknown>): void {
   }
 }
 
-/** The resource types the runner knows; others are recorded with a generated id and no attributes (with a note). */
-export function isKnownType(type: string): boolean {
+/** Whether the offline world does something for this type (see PROVISIONERS); the others are recorded only. */
+export function isEmulatedType(type: string): boolean {
   return type in PROVISIONERS;
+}
+
+/** The emulated types and what each does offline. */
+export function emulatedTypes(): Record<string, string> {
+  return Object.fromEntries(Object.entries(PROVISIONERS).map(([type, p]) => [type, p.does]));
 }
 
 export async function createResource(ctx: ProvisionContext, type: string, props: Record<string, unknown>): Promise<Provisioned> {
   const p = PROVISIONERS[type];
-  if (!p) {
-    ctx.log(`${ctx.logicalId}: ${type} has no offline behaviour; recorded with a generated physical id`);
-    return { physicalId: generatedName(ctx.stackName, ctx.logicalId, 128), attributes: {} };
+  const facts = resourceTypeFacts(type);
+  if (!facts) {
+    if (p) return p.create(ctx, props, { physicalId: '', name: '', arn: '', attributes: {} });
+    // Refused before the deploy (preflight.ts); here only when a caller skipped it.
+    throw new ResourceError(`Template format error: Unrecognized resource types: [${type}]`);
   }
-  return p.create(ctx, props);
+  const given = p?.name?.(ctx, props);
+  const physical = physicalFacts({ ...ctx, now: ctx.now }, type, facts, props, given !== undefined ? { name: given } : {});
+  if (!p) {
+    ctx.log(`${ctx.logicalId}: ${type} has no offline behaviour; recorded with the physical id and attributes CloudFormation would give it`);
+    return { ...asIs(physical), recordedOnly: true };
+  }
+  return p.create(ctx, props, physical);
 }
 
 export async function updateResource(ctx: ProvisionContext, record: ResourceRecord, props: Record<string, unknown>): Promise<Provisioned> {
   const p = PROVISIONERS[record.type];
   if (p?.update) return p.update(ctx, props, record);
-  return { physicalId: record.physicalId, attributes: record.attributes, extra: record.extra };
+  // Attributes that mirror a property follow it; the rest stay.
+  const mirrored = Object.fromEntries(Object.keys(record.attributes).filter((a) => props[a] !== undefined).map((a) => [a, props[a]]));
+  return { physicalId: record.physicalId, attributes: { ...record.attributes, ...mirrored }, extra: record.extra, recordedOnly: !p };
 }
 
 export async function deleteResource(ctx: ProvisionContext, record: ResourceRecord): Promise<void> {
@@ -311,7 +319,7 @@ function tagMap(tags: unknown): Record<string, string> | undefined {
  * with its reason, and times out once `Timeout` seconds pass on the virtual clock. When nothing is left running that
  * could signal, the remaining time passes at once (waiting longer cannot change the outcome).
  */
-async function waitForSignals(ctx: ProvisionContext, props: Record<string, unknown>): Promise<Provisioned> {
+async function waitForSignals(ctx: ProvisionContext, props: Record<string, unknown>, facts: PhysicalFacts): Promise<Provisioned> {
   const handle = str(props, 'Handle');
   if (!handle) throw new ResourceError('WaitCondition needs a Handle');
   const count = Number(props.Count ?? 1);
@@ -325,7 +333,7 @@ async function waitForSignals(ctx: ProvisionContext, props: Record<string, unkno
     const successes = signals.filter((s) => s.Status === 'SUCCESS');
     if (successes.length >= count) {
       const data = Object.fromEntries(successes.map((s) => [s.UniqueId, s.Data]));
-      return { physicalId: name, attributes: { Data: JSON.stringify(data) } };
+      return { physicalId: name, attributes: { ...facts.attributes, Data: JSON.stringify(data) } };
     }
     if (ctx.now() >= deadline) {
       throw new ResourceError(`WaitCondition timed out. Received ${successes.length} conditions when expecting ${count}`);

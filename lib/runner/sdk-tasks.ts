@@ -103,6 +103,9 @@ export function ssmRequests(operation: string, input: Record<string, unknown>): 
   return names.map((name) => ({ action: `ssm:${operation}`, resource: parameterArn(name) }));
 }
 
+/** The `aws-sdk:<service>:*` integrations served offline (by sdkTaskHandler). */
+export const OFFLINE_SDK_SERVICES: readonly string[] = ['rekognition', 's3', 'ssm'];
+
 /**
  * The SDK integrations against a local cloud: Rekognition and S3 through the real clients with maxAttempts 1 (a state
  * machine's own Retry must see throttling, as Step Functions' integrations do), SSM from `parameters`. Errors are the

@@ -3,6 +3,7 @@
  * and the difference between the template deployed last and the one being deployed.
  */
 import { IntrinsicResolver, isPlainObject, ResolveContext } from './intrinsics';
+import { resourceTypeFacts } from './resource-spec';
 
 export interface CfnResource {
   readonly Type: string;
@@ -29,7 +30,7 @@ export interface CfnTemplate {
   readonly Parameters?: Record<string, CfnParameter>;
   readonly Conditions?: Record<string, unknown>;
   readonly Mappings?: Record<string, unknown>;
-  readonly Outputs?: Record<string, { readonly Value: unknown; readonly Condition?: string; readonly Export?: unknown }>;
+  readonly Outputs?: Record<string, { readonly Value: unknown; readonly Condition?: string; readonly Export?: { readonly Name?: unknown } }>;
   readonly Rules?: Record<string, { readonly RuleCondition?: unknown; readonly Assertions: { Assert: unknown; AssertDescription?: string }[] }>;
   readonly Transform?: unknown;
 }
@@ -267,39 +268,15 @@ export interface TemplateDiff {
 }
 
 /**
- * Create-only properties of the resource types our stacks use, from the CloudFormation resource reference
- * ("Update requires: Replacement"). `'*'` means any change replaces.
+ * How an update of these top-level properties affects a resource of this type: the resource database marks the
+ * properties whose change replaces the resource ("Update requires: Replacement").
  */
-const REPLACING_PROPERTIES: Readonly<Record<string, readonly string[]>> = {
-  'AWS::Rekognition::Project': ['ProjectName'],
-  'AWS::Rekognition::Dataset': ['DatasetType', 'ProjectArn'],
-  'AWS::S3::Bucket': ['BucketName', 'ObjectLockEnabled'],
-  'AWS::S3::BucketPolicy': ['Bucket'],
-  'AWS::IAM::Role': ['RoleName', 'Path'],
-  'AWS::IAM::Policy': [],
-  'AWS::IAM::ManagedPolicy': ['ManagedPolicyName', 'Path'],
-  'AWS::Lambda::Function': ['FunctionName'],
-  'AWS::Lambda::Permission': ['*'],
-  'AWS::Logs::LogGroup': ['LogGroupName'],
-  'AWS::StepFunctions::StateMachine': ['StateMachineName', 'StateMachineType'],
-  'AWS::SNS::Topic': ['TopicName', 'FifoTopic'],
-  'AWS::SNS::TopicPolicy': [],
-  'AWS::SNS::Subscription': ['Endpoint', 'Protocol', 'TopicArn'],
-  'AWS::Events::Rule': ['Name', 'EventBusName'],
-  'AWS::Scheduler::Schedule': ['Name'],
-  'AWS::SSM::Parameter': ['Name'],
-  'AWS::KMS::Key': [],
-  'AWS::CloudFormation::WaitConditionHandle': ['*'],
-  'AWS::CDK::Metadata': [],
-};
-
-/** How an update of these top-level properties affects a resource of this type. */
 export function replacementFor(type: string, changedProperties: readonly string[]): Replacement {
   if (changedProperties.length === 0) return 'none';
   if (type === 'AWS::CloudFormation::CustomResource' || type.startsWith('Custom::')) return 'runtime';
-  const rule = REPLACING_PROPERTIES[type];
-  if (!rule) return 'unknown';
-  return rule.includes('*') || changedProperties.some((p) => rule.includes(p)) ? 'replace' : 'none';
+  const facts = resourceTypeFacts(type);
+  if (!facts) return 'unknown';
+  return changedProperties.some((p) => facts.replacing.includes(p)) ? 'replace' : 'none';
 }
 
 /** Top-level property names whose values differ (deep JSON comparison). */

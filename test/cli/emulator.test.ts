@@ -58,15 +58,34 @@ describe('custom-labels emulator', () => {
     s3.destroy();
   });
 
-  test('SIGINT stops it too, and --state-dir keeps state for the next run', async () => {
+  test('SIGINT stops it too, --state-dir keeps state for the next run, and nothing else may use the directory meanwhile', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-emulator-test-'));
     try {
+      // A state directory that does not exist is an error unless --create is given: a typo never starts an empty world.
+      const missing = fakeIo(dir);
+      await expect(main(['emulator', '--port', '0', '--s3-port', '0', '--state-dir', 'state'], missing)).resolves.toBe(2);
+      expect(missing.err()).toBe(`custom-labels emulator: --state-dir ${path.join(dir, 'state')} does not exist (looked for that folder); `
+        + 'pass --create to start with an empty one, or check the path\n');
+      expect(fs.existsSync(path.join(dir, 'state'))).toBe(false);
+
       const io1 = fakeIo(dir);
-      const exit1 = main(['emulator', '--port', '0', '--s3-port', '0', '--state-dir', 'state'], io1);
+      const exit1 = main(['emulator', '--port', '0', '--s3-port', '0', '--state-dir', 'state', '--create'], io1);
       const first = JSON.parse(await firstLine(io1, exit1)) as { rekognition: string };
       const rek1 = new RekognitionClient({ endpoint: first.rekognition, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
       await rek1.send(new CreateProjectCommand({ ProjectName: 'kept' }));
       rek1.destroy();
+      // While it runs, a second emulator and the runner are refused (exit 2), naming the holder's PID and how to stop it.
+      const rival = fakeIo(dir);
+      await expect(main(['emulator', '--port', '0', '--s3-port', '0', '--state-dir', 'state'], rival)).resolves.toBe(2);
+      const holder = new RegExp(`^custom-labels emulator: the state directory ${escape(path.join(dir, 'state'))} is in use by process ${process.pid} `
+        + `\\(custom-labels emulator, since [0-9T:.Z-]+\\): stop it first \\(Ctrl-C where it runs, or kill ${process.pid}\\), then run this again\n$`);
+      expect(rival.err()).toMatch(holder);
+      fs.mkdirSync(path.join(dir, 'state', 'runner'));
+      fs.writeFileSync(path.join(dir, 'state', 'runner', 'state.json'), JSON.stringify({ version: 1, looseParameters: {}, stacks: {} }));
+      const destroy = fakeIo(dir);
+      await expect(main(['local', 'destroy', '--state-dir', 'state'], destroy)).resolves.toBe(2);
+      expect(destroy.err()).toContain(`custom-labels local: the state directory ${path.join(dir, 'state')} is in use by process ${process.pid} `
+        + '(custom-labels emulator, since ');
       process.emit('SIGINT');
       await expect(exit1).resolves.toBe(0);
       expect(fs.existsSync(path.join(dir, 'state', 'rekognition'))).toBe(true);
@@ -151,13 +170,17 @@ describe('custom-labels emulator', () => {
   });
 });
 
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 describe('parseEmulatorArgs', () => {
   test('defaults', () => {
     expect(parseEmulatorArgs([], '/w')).toEqual({ port: 4599, s3Port: 4598, timeScale: 600, stateDir: undefined, iamPolicy: undefined });
   });
 
   test('values, relative state dir resolved against cwd', () => {
-    expect(parseEmulatorArgs(['--port', '0', '--s3-port', '5000', '--time-scale', '1.5', '--state-dir', 'st'], '/w'))
+    expect(parseEmulatorArgs(['--port', '0', '--s3-port', '5000', '--time-scale', '1.5', '--state-dir', 'st', '--create'], '/w'))
       .toEqual({ port: 0, s3Port: 5000, timeScale: 1.5, stateDir: path.resolve('/w', 'st'), iamPolicy: undefined });
     expect(parseEmulatorArgs(['--time-scale', 'inf'], '/w')?.timeScale).toBe(Infinity);
     expect(parseEmulatorArgs(['--time-scale', '0'], '/w')?.timeScale).toBe(0);

@@ -93,8 +93,15 @@ describe('IntrinsicResolver', () => {
     expect(() => r.resolve({ 'Fn::FindInMap': ['Sizes', 'dev', 'units'] }, at)).toThrow('Fn::FindInMap found nothing at Sizes.dev.units');
   });
 
-  test('Fn::ImportValue and unknown intrinsics fail with the intrinsic and the path', () => {
-    expect(() => r.resolve({ 'Fn::ImportValue': 'SharedBucket' }, at)).toThrow(/Fn::ImportValue \(a cross-stack export\) is not supported offline/);
+  test('Fn::ImportValue and Fn::GetStackOutput ask the other stacks; unknown intrinsics fail with the intrinsic and the path', () => {
+    expect(() => r.resolve({ 'Fn::ImportValue': 'SharedBucket' }, at)).toThrow('Fn::ImportValue needs the other stacks of the app at');
+    const exports: Record<string, string> = { SharedBucket: 'bucket-1' };
+    const outputs: Record<string, string> = { 'Producer.BucketName': 'bucket-2' };
+    const linked = new IntrinsicResolver({ stackName: 'S', importValue: (n) => exports[n],
+      stackOutput: (stack, output, region) => `${outputs[`${stack}.${output}`]}@${region}` });
+    expect(linked.resolve({ 'Fn::Join': ['/', [{ 'Fn::ImportValue': 'SharedBucket' },
+      { 'Fn::GetStackOutput': { StackName: 'Producer', OutputName: 'BucketName', Region: { Ref: 'AWS::Region' } } }]] }, at))
+      .toBe('bucket-1/bucket-2@us-east-1');
     expect(() => r.resolve({ 'Fn::Transform': { Name: 'AWS::Include' } }, 'Resources.MyFn.Properties.Code'))
       .toThrow('unsupported intrinsic Fn::Transform at Resources.MyFn.Properties.Code');
     expect(() => r.resolve({ Nested: [{ 'Fn::Length': [1] }] }, 'Resources.MyFn.Properties'))

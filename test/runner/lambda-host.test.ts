@@ -1,6 +1,9 @@
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
+
+import { SNSClient } from '@aws-sdk/client-sns';
 
 import { LambdaFunctionError, LambdaFunctionSpec, LambdaHost } from '../../lib/runner/lambda-host';
 
@@ -80,5 +83,45 @@ describe('LambdaHost', () => {
     await expect(host.invoke(spec({ handler: 'nothere.handler' }), {})).rejects.toThrow(`Function fn-a: no nothere.js in ${dir}`);
     await expect(host.invoke(spec({ runtime: 'python3.12' }), {})).rejects.toThrow('Function fn-a uses runtime python3.12: only Node.js functions run offline');
     await expect(host.invoke(spec({ handler: 'handler' }), {})).rejects.toThrow('handler must be "file.export", got: "handler"');
+  });
+
+  test('an unbundled AWS SDK (as Lambda\'s runtime provides it) gets the function\'s environment: its calls go to the offline endpoint', async () => {
+    // GIVEN a local endpoint that records what reaches it, and a function requiring the SDK its folder does not hold
+    const seen: { path: string; auth: string; body: string }[] = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => { body += c.toString('utf8'); });
+      req.on('end', () => {
+        seen.push({ path: req.url ?? '', auth: String(req.headers.authorization ?? ''), body });
+        res.writeHead(400, { 'content-type': 'text/xml' });
+        res.end('<ErrorResponse><Error><Type>Sender</Type><Code>UnknownOperationException</Code><Message>not here</Message></Error></ErrorResponse>');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      fs.writeFileSync(path.join(dir, 'sdk.js'), [
+        "const { SNSClient, PublishCommand } = require('@aws-sdk/client-sns');",
+        'exports.handler = async () => {',
+        "  await new SNSClient({}).send(new PublishCommand({ TopicArn: 'arn:aws:sns:us-east-1:123456789012:t', Message: 'hi' }));",
+        '};',
+        "exports.same = async () => require('@aws-sdk/client-sns').SNSClient === globalThis.__hostSnsClient;",
+      ].join('\n'));
+      expect(fs.existsSync(path.join(dir, 'node_modules'))).toBe(false);
+      expect(process.env.AWS_ENDPOINT_URL).toBeUndefined();
+      const host = new LambdaHost({ baseEnvironment: { AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'offline',
+        AWS_SECRET_ACCESS_KEY: 'offline' } });
+      // WHEN it publishes THEN the call reached the function's endpoint, signed with the function's credentials
+      await expect(host.invoke(spec({ handler: 'sdk.handler' }), {})).rejects.toMatchObject({ name: 'UnknownOperationException', message: 'not here' });
+      expect(seen).toHaveLength(1);
+      expect(seen[0].auth).toContain('Credential=offline/');
+      expect(seen[0].body).toContain('Action=Publish');
+      // AND the function has its own instance of the SDK, not the host's
+      (globalThis as { __hostSnsClient?: unknown }).__hostSnsClient = SNSClient;
+      expect(await host.invoke(spec({ handler: 'sdk.same' }), {})).toBe(false);
+    } finally {
+      delete (globalThis as { __hostSnsClient?: unknown }).__hostSnsClient;
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

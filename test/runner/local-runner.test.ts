@@ -252,13 +252,13 @@ describe('LocalRunner on hand-written templates', () => {
     }
   });
 
-  test('an intrinsic the runner cannot honour fails the deploy clearly', async () => {
+  test('an import of an export no stack has fails the create and rolls back, as in CloudFormation', async () => {
     const runner = await LocalRunner.open({ stateDir: path.join(dir, 'state'), cloud });
     try {
       const app = writeAssembly(path.join(dir, 'import'), { Resources: {
         P: { Type: 'AWS::SSM::Parameter', Properties: { Type: 'String', Value: { 'Fn::ImportValue': 'SharedValue' } } },
       } });
-      await expect(runner.deploy(app)).rejects.toThrow('Fn::ImportValue (a cross-stack export) is not supported offline');
+      await expect(runner.deploy(app)).rejects.toThrow('Stack Test ROLLBACK_COMPLETE: P failed: No export named SharedValue found.');
     } finally {
       await runner.close();
     }

@@ -171,12 +171,16 @@ describe('diff', () => {
     expect(diff.changes.find((c) => c.logicalId === 'B')).toMatchObject({ change: 'update', replacement: 'replace', oldType: 'AWS::IAM::Role' });
   });
 
-  test('replacementFor knows our types and admits what it does not know', () => {
+  test('replacementFor reads the resource database for every type, and admits a type CloudFormation does not know', () => {
     expect(replacementFor('AWS::S3::Bucket', ['Tags'])).toBe('none');
     expect(replacementFor('AWS::S3::Bucket', ['BucketName'])).toBe('replace');
-    expect(replacementFor('AWS::CloudFormation::WaitConditionHandle', ['X'])).toBe('replace');
-    expect(replacementFor('AWS::CloudFormation::CustomResource', ['X'])).toBe('runtime');
-    expect(replacementFor('AWS::EC2::Instance', ['ImageId'])).toBe('unknown');
+    // Types no list of ours ever named: the database marks their create-only properties.
+    expect(replacementFor('AWS::SQS::Queue', ['VisibilityTimeout'])).toBe('none');
+    expect(replacementFor('AWS::SQS::Queue', ['FifoQueue'])).toBe('replace');
+    expect(replacementFor('AWS::DynamoDB::Table', ['KeySchema'])).toBe('replace');
+    expect(replacementFor('AWS::EC2::Instance', ['ImageId'])).toBe('replace');
     expect(replacementFor('AWS::EC2::Instance', [])).toBe('none');
+    expect(replacementFor('AWS::CloudFormation::CustomResource', ['X'])).toBe('runtime');
+    expect(replacementFor('My::Own::Thing', ['X'])).toBe('unknown');
   });
 });
