@@ -15,6 +15,13 @@ export interface LocalFolderOptions {
    * @default LabelSource.FOLDER_NAMES
    */
   readonly labels?: LabelSource;
+  /**
+   * Where synth keeps what it learnt of the images between runs: each image's size, modification time, content hash and
+   * dimensions (so a second synth reads only changed files), and the image packs already made (so a deploy uploads only
+   * the images no earlier pack holds). Losing it costs time and one full upload, never correctness.
+   * @default - `node_modules/.cache/cdk-rekognition-custom-labels` of the app, else the OS temp folder (or $CDK_CUSTOM_LABELS_CACHE_DIR)
+   */
+  readonly cacheDir?: string;
 }
 
 /** Options of {@link TrainingData.fromLocalManifest}. */
@@ -37,6 +44,11 @@ export interface LocalManifestOptions {
    * @default - the whole bucket
    */
   readonly imagesPrefix?: string;
+  /**
+   * With `imagesDir`: where synth keeps image facts and packs between runs (see {@link LocalFolderOptions.cacheDir}).
+   * @default - `node_modules/.cache/cdk-rekognition-custom-labels` of the app, else the OS temp folder (or $CDK_CUSTOM_LABELS_CACHE_DIR)
+   */
+  readonly cacheDir?: string;
 }
 
 /** Where the images of a remote source are (Rekognition reads them with the workflow's rights); the options of {@link TrainingData.fromDataset}. */
@@ -98,6 +110,8 @@ export interface DataConfig {
   readonly localManifest?: string;
   /** The local folder standing for `s3://<bucket>/` of the local manifest. @default - no local images */
   readonly imagesDir?: string;
+  /** Where synth keeps image facts and packs for `imagesDir`. @default - see LocalFolderOptions.cacheDir */
+  readonly cacheDir?: string;
   /** A manifest in S3. @default - the data is not an S3 manifest */
   readonly s3Manifest?: S3ManifestLocation;
   /** An existing dataset to copy. @default - the data is not a dataset */
@@ -148,7 +162,7 @@ function checkPathExists(what: string, p: string, kind: 'file' | 'directory'): v
 export abstract class TrainingData {
   /** A local folder of images whose labels come from folder names, a CSV file or a COCO file. */
   static fromLocalFolder(dir: string, options: LocalFolderOptions = {}): TrainingData {
-    return new LocalFolderData(dir, options.labels ?? LabelSource.FOLDER_NAMES);
+    return new LocalFolderData(dir, options.labels ?? LabelSource.FOLDER_NAMES, options.cacheDir);
   }
 
   /** A local Ground Truth manifest file, with its images in `imagesDir` (or already in S3, in `imagesBucket`). */
@@ -179,14 +193,14 @@ export abstract class TrainingData {
 }
 
 class LocalFolderData extends TrainingData {
-  constructor(private readonly dir: string, private readonly labels: LabelSource) {
+  constructor(private readonly dir: string, private readonly labels: LabelSource, private readonly cacheDir?: string) {
     super();
   }
 
   bind(_scope: Construct, _options: DataBindOptions): DataConfig {
     checkPathExists('fromLocalFolder dir', this.dir, 'directory');
     if (this.labels.file !== undefined) checkPathExists(`LabelSource.from${this.labels.kind === 'CSV' ? 'Csv' : 'Coco'} file`, this.labels.file, 'file');
-    return { localManifest: localManifestFromFolder(this.dir, this.labels), imagesDir: path.resolve(this.dir),
+    return { localManifest: localManifestFromFolder(this.dir, this.labels), imagesDir: path.resolve(this.dir), cacheDir: this.cacheDir,
       description: `local folder ${this.dir}` };
   }
 }
@@ -205,6 +219,7 @@ class LocalManifestData extends TrainingData {
     return {
       localManifest: manifest,
       imagesDir: imagesDir && path.resolve(imagesDir),
+      cacheDir: this.options.cacheDir,
       images: imagesDir === undefined && imagesBucket ? { bucket: imagesBucket, prefix: imagesPrefix ?? '' } : undefined,
       description: `local manifest ${this.file}`,
     };

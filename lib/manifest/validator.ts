@@ -818,6 +818,14 @@ export function validateManifestPairSync(
   return pairResult(train, v.finish());
 }
 
+/**
+ * The pair's own errors (label overlap; images in both, when `testing` was validated with `crossCheck: training`) for
+ * two validations made separately, e.g. while streaming.
+ */
+export function pairIssues(training: ManifestValidation, testing: ManifestValidation): ManifestIssue[] {
+  return pairResult(training, testing).errors;
+}
+
 function pairResult(training: ManifestValidation, testing: ManifestValidation): PairValidation {
   const errors: ManifestIssue[] = [];
   const trainAll = INTERNALS.get(training)!.allLabels;

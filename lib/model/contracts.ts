@@ -31,8 +31,9 @@ export interface S3Location {
 
 /**
  * Where one side of the data (training or testing) comes from when the workflow runs.
- * - asset: a manifest generated (and validated) at synth, with its images in a zip asset; the prepare handler unzips
- *   the images into the data bucket and points every source-ref there.
+ * - asset: a manifest generated (and validated) at synth (gzip), whose source-refs name content-addressed keys
+ *   (`s3://cdk-local-images/<sha256>/<name>`), with its images in zip packs; the prepare handler copies each pack's
+ *   images into `images/` of the data bucket once and points every source-ref there.
  * - s3: a manifest already in S3 whose images are already in S3 (used as is).
  * - dataset: the entries of an existing dataset (ListDatasetEntries), copied into a manifest.
  * - split: (testing only) our deterministic stratified split of the training manifest.
@@ -40,7 +41,7 @@ export interface S3Location {
  * - none: (testing only) the training asset was split at synth; the testing side is given as its own asset.
  */
 export type DataSource =
-  | { readonly kind: 'asset'; readonly manifest: S3Location; readonly images?: S3Location; readonly imagesHash?: string }
+  | { readonly kind: 'asset'; readonly manifest: S3Location; readonly packs?: readonly S3Location[] }
   | { readonly kind: 's3'; readonly manifest: S3Location; readonly objectVersion?: string }
   | { readonly kind: 'dataset'; readonly datasetArn: string };
 

@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, CustomResource, Duration, Fn, IResource, RemovalPolicy, Resource, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, AssetHashType, CustomResource, Duration, Fn, IResource, RemovalPolicy, Resource, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cfn from 'aws-cdk-lib/aws-cloudformation';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -12,14 +12,15 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 
 import { DataConfig, TestData, TestDataConfig, TrainingData } from '../data';
-import { DataShape, prepareLocalData, sha256, stageFile } from '../data/local';
+import { compressManifest, DataShape, prepareLocalData, sha256, ShippedSide, stageFile } from '../data/local';
+import { PackObject, planPacks } from '../data/packs';
 import { CustomLabelsProject, ICustomLabelsProject } from '../project/project';
 import { SERVING_VERSION_PARAMETER_ENV } from '../runtime/env';
 import { acknowledgeWildcardResources } from '../shared/nag';
 import { describeValue, PropValidator } from '../shared/validation';
 import {
   DataSource, fingerprint, METRIC_NAMESPACE, METRIC_TRAINING_FAILED, MODEL_VERSION_RESOURCE_TYPE, ModelVersionConfig, ModelVersionProperties,
-  NO_SERVING_VERSION, TestSource, versionNameFor,
+  NO_SERVING_VERSION, S3Location, TestSource, versionNameFor,
 } from './contracts';
 import { maxBlockingTrainingTimeoutSeconds, waitConditionTimeoutSeconds } from './definition';
 import { ImportedModelVersion } from './imported';
@@ -219,8 +220,10 @@ export class CustomLabelsModel extends Resource implements ICustomLabelsModel {
     if (v.problems.length === 0 && (trainingLocal || testingLocal)) {
       try {
         local = prepareLocalData(
-          trainingLocal ? { manifest: training!.localManifest!, imagesDir: training!.imagesDir } : undefined,
-          testingLocal ? { manifest: testing!.data!.localManifest!, imagesDir: testing!.data!.imagesDir } : undefined,
+          trainingLocal ? { manifest: training!.localManifest!, imagesDir: training!.imagesDir, cacheDir: training!.cacheDir,
+            description: training!.description } : undefined,
+          testingLocal ? { manifest: testing!.data!.localManifest!, imagesDir: testing!.data!.imagesDir, cacheDir: testing!.data!.cacheDir,
+            description: testing!.data!.description } : undefined,
           trainingLocal ? testing?.split : undefined);
         for (const e of local.errors) v.check(false, e);
         if (props.modelType && local.shape) {
@@ -254,26 +257,34 @@ export class CustomLabelsModel extends Resource implements ICustomLabelsModel {
       }
     }
 
-    const imageAssets = new Map<string, s3assets.Asset>();
-    const imagesAsset = (dir: string): s3assets.Asset => {
-      let asset = imageAssets.get(dir);
-      if (!asset) {
-        asset = new s3assets.Asset(this, imageAssets.size === 0 ? 'Images' : 'TestImages', { path: dir });
-        workflow.grantAssetRead(asset.bucket);
-        imageAssets.set(dir, asset);
-      }
-      return asset;
-    };
-    const assetSource = (name: string, content: string, imagesDir?: string): DataSource => {
-      const manifest = new s3assets.Asset(this, name === 'training.manifest' ? 'TrainingManifest' : 'TestingManifest', { path: stageFile(name, content) });
+    // Images travel in packs (see lib/data/packs.ts): one plan per images folder, the training and test sides of a
+    // split sharing it; a pack both sides use is one asset.
+    const packAssets = new Map<string, s3assets.Asset>();
+    const packsByCache = new Map<string, S3Location[]>();
+    const objectsByCache = new Map<string, Map<string, PackObject>>();
+    for (const side of [local?.training, local?.testing]) {
+      if (!side?.cacheDir) continue;
+      const objects = objectsByCache.get(side.cacheDir) ?? new Map<string, PackObject>();
+      for (const o of side.objects) objects.set(o.key, o);
+      objectsByCache.set(side.cacheDir, objects);
+    }
+    for (const [cacheDir, objects] of objectsByCache) {
+      packsByCache.set(cacheDir, planPacks(cacheDir, [...objects.values()]).map((pack) => {
+        let asset = packAssets.get(pack.id);
+        if (!asset) {
+          asset = new s3assets.Asset(this, `ImagePack${pack.id.slice(0, 16)}`, { path: pack.file, assetHash: pack.id, assetHashType: AssetHashType.CUSTOM });
+          workflow.grantAssetRead(asset.bucket);
+          packAssets.set(pack.id, asset);
+        }
+        return { Bucket: asset.s3BucketName, Name: asset.s3ObjectKey };
+      }));
+    }
+    const assetSource = (name: string, side: ShippedSide): DataSource => {
+      const manifest = new s3assets.Asset(this, name === 'training.manifest' ? 'TrainingManifest' : 'TestingManifest',
+        { path: stageFile(`${name}.gz`, compressManifest(side.manifest)) });
       workflow.grantAssetRead(manifest.bucket);
-      const images = imagesDir ? imagesAsset(imagesDir) : undefined;
-      return {
-        kind: 'asset',
-        manifest: { Bucket: manifest.s3BucketName, Name: manifest.s3ObjectKey },
-        images: images && { Bucket: images.s3BucketName, Name: images.s3ObjectKey },
-        imagesHash: images?.assetHash,
-      };
+      const packs = side.cacheDir ? packsByCache.get(side.cacheDir) : undefined;
+      return { kind: 'asset', manifest: { Bucket: manifest.s3BucketName, Name: manifest.s3ObjectKey }, ...(packs ? { packs } : {}) };
     };
     const remoteSource = (data: DataConfig): DataSource => {
       if (data.s3Manifest) {
@@ -287,13 +298,13 @@ export class CustomLabelsModel extends Resource implements ICustomLabelsModel {
       return { kind: 'dataset', datasetArn: data.datasetArn! };
     };
     const trainingSource: DataSource = trainingLocal
-      ? assetSource('training.manifest', local!.training!, training!.imagesDir)
+      ? assetSource('training.manifest', local!.training!)
       : remoteSource(training!);
     let testSource: TestSource;
     if (testing!.serviceSplit) testSource = { kind: 'service' };
-    else if (testing!.split && trainingLocal) testSource = assetSource('testing.manifest', local!.testing!, training!.imagesDir);
+    else if (testing!.split && trainingLocal) testSource = assetSource('testing.manifest', local!.testing!);
     else if (testing!.split) testSource = { kind: 'split', ratio: testing!.split.ratio, seed: testing!.split.seed };
-    else if (testingLocal) testSource = assetSource('testing.manifest', local!.testing!, testing!.data!.imagesDir);
+    else if (testingLocal) testSource = assetSource('testing.manifest', local!.testing!);
     else testSource = remoteSource(testing!.data!);
 
     // What synth knows: local manifests and image hashes are the data itself; for S3 and dataset sources the handler
@@ -301,9 +312,10 @@ export class CustomLabelsModel extends Resource implements ICustomLabelsModel {
     const complete = trainingLocal && (testingLocal || testing!.serviceSplit === true || testing!.split !== undefined);
     const synthFingerprint = fingerprint(
       'v1', versionPrefix, props.modelType?.name ?? '',
-      local?.training ? sha256(local.training) : describeSource(stack, trainingSource),
-      local?.testing ? sha256(local.testing) : describeSource(stack, testSource),
-      ...[...imageAssets.values()].map((a) => a.assetHash),
+      // The shipped manifests name every image by its content hash: they cover the images' bytes, and the packs (how
+      // the bytes travel) stay out, so the version changes exactly when the data does.
+      local?.training ? sha256(local.training.manifest) : describeSource(stack, trainingSource),
+      local?.testing ? sha256(local.testing.manifest) : describeSource(stack, testSource),
     );
 
     this.servingVersionParameter = new ssm.StringParameter(this, 'ServingVersion', {

@@ -15,6 +15,7 @@ import { format } from 'node:util';
 import * as vm from 'node:vm';
 
 import { LambdaClock, LambdaTimers } from './lambda-clock';
+import { invokeInChild, LambdaProcessOptions } from './lambda-process';
 
 /** What the runner knows about a function from its template resource. */
 export interface LambdaFunctionSpec {
@@ -44,6 +45,11 @@ export interface LambdaHostOptions {
   readonly log?: (line: string) => void;
   /** The clock functions' `Date` and timers follow (see lambda-clock.ts). @default - the machine's */
   readonly clock?: LambdaClock;
+  /**
+   * Run each invocation in a child process (see lambda-process.ts): its peak memory is held to the function's MemorySize
+   * and reported with its CPU and wall time. @default - in this process, unmeasured
+   */
+  readonly processes?: LambdaProcessOptions;
 }
 
 /** An error a function threw (or returned through its callback): `name` is its errorType, `message` its errorMessage. */
@@ -101,6 +107,7 @@ export class LambdaHost {
       throw new Error(`Function ${spec.functionName} uses runtime ${spec.runtime}: only Node.js functions run offline`);
     }
     const { file, exportName } = handlerLocation(spec);
+    if (this.options.processes) return this.invokeInChild(spec, file, exportName, event);
     const loadedFunction = this.load(spec, file);
     const fn = loadedFunction.exports[exportName];
     if (typeof fn !== 'function') {
@@ -147,6 +154,28 @@ export class LambdaHost {
     }
     const responseBytes = Buffer.byteLength(JSON.stringify(response));
     if (responseBytes > MAX_PAYLOAD_BYTES) {
+      throw new LambdaFunctionError('Function.ResponseSizeTooLarge',
+        `Response payload size exceeded maximum allowed payload size (${MAX_PAYLOAD_BYTES} bytes).`, spec.functionName);
+    }
+    return response;
+  }
+
+  private async invokeInChild(spec: LambdaFunctionSpec, file: string, exportName: string, event: unknown): Promise<unknown> {
+    const payload = jsonCopy(event);
+    const requestBytes = Buffer.byteLength(JSON.stringify(payload));
+    if (requestBytes > MAX_PAYLOAD_BYTES) {
+      throw new LambdaFunctionError('RequestEntityTooLargeException',
+        `${requestBytes} byte payload is too large for the RequestResponse invocation type (limit ${MAX_PAYLOAD_BYTES} bytes)`, spec.functionName);
+    }
+    const context = { functionName: spec.functionName, functionVersion: '$LATEST', invokedFunctionArn: spec.functionArn,
+      memoryLimitInMB: String(spec.memorySize ?? 128), awsRequestId: randomUUID(), logGroupName: `/aws/lambda/${spec.functionName}`,
+      logStreamName: 'offline', callbackWaitsForEmptyEventLoop: true };
+    const outcome = await invokeInChild(spec, file, exportName, this.environmentOf(spec), payload,
+      context, (line) => this.log(`[${spec.functionName}] ${line}`), this.options.processes?.timeoutSeconds);
+    this.options.processes?.onReport?.(outcome.report);
+    if (!outcome.ok) throw new LambdaFunctionError(outcome.name ?? 'Error', outcome.message ?? '', spec.functionName);
+    const response = jsonCopy(outcome.value);
+    if (Buffer.byteLength(JSON.stringify(response)) > MAX_PAYLOAD_BYTES) {
       throw new LambdaFunctionError('Function.ResponseSizeTooLarge',
         `Response payload size exceeded maximum allowed payload size (${MAX_PAYLOAD_BYTES} bytes).`, spec.functionName);
     }

@@ -35,7 +35,7 @@ export class RunnerContext {
     this.world = new DeployedWorld(state, identities);
     this.runtime = new RuntimeServices({
       cloud, state, world: this.world, identities, codeRoot: this.codeRoot, beforeWait: options.beforeWait,
-      log: (line) => this.log(line), debug: options.debug,
+      log: (line) => this.log(line), debug: options.debug, lambdaProcesses: options.lambdaProcesses,
     });
     this.rekognition = new Rekognition({ endpoint: cloud.rekognitionEndpoint, region: OFFLINE_REGION,
       credentials: { accessKeyId: 'offline', secretAccessKey: 'offline' } });

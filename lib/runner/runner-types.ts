@@ -4,6 +4,7 @@
  */
 import type { LocalCloud } from '../emulator/local-cloud';
 import type { ExecutionRecord } from './executions';
+import type { LambdaProcessOptions } from './lambda-process';
 import type { StackStatus } from './local-state';
 
 /** One line of a stack's event log, as CloudFormation shows it. `at` is virtual epoch ms. */
@@ -61,6 +62,11 @@ export interface LocalRunnerOptions {
   readonly mustExist?: boolean;
   /** Who holds the state directory's lock, as another process's refusal names it. @default 'the offline runner' */
   readonly holder?: string;
+  /**
+   * Run every Lambda invocation in a child process whose peak memory is held to the function's MemorySize (and
+   * reported, with CPU and wall time): slower, for measuring. @default - functions run in this process, unmeasured
+   */
+  readonly lambdaProcesses?: LambdaProcessOptions;
 }
 
 export interface DeployOptions {

@@ -13,6 +13,7 @@ import { ExecutionHost, ExecutionRecord, LocalStepFunctions } from './executions
 import { localServiceRequests, RunnerIdentities } from './identities';
 import { isPlainObject, OFFLINE_ACCOUNT_ID, OFFLINE_PARTITION, OFFLINE_REGION } from './intrinsics';
 import { LambdaHost } from './lambda-host';
+import { LambdaProcessOptions } from './lambda-process';
 import { LocalServiceError, LocalServices } from './local-services';
 import { RunnerState } from './local-state';
 import { WaitSignal } from './resources';
@@ -30,6 +31,8 @@ export interface RuntimeOptions {
   readonly beforeWait?: (execution: ExecutionRecord, stateName: string) => void | Promise<void>;
   readonly log: (line: string) => void;
   readonly debug?: (line: string) => void;
+  /** Lambda invocations in child processes, measured (LocalRunnerOptions.lambdaProcesses). */
+  readonly lambdaProcesses?: LambdaProcessOptions;
 }
 
 export class RuntimeServices {
@@ -131,6 +134,7 @@ export class RuntimeServices {
     this.lambdaHost = new LambdaHost({
       log: this.o.debug,
       clock: { now: () => cloud.clock.now(), sleep: (ms, o) => cloud.clock.sleep(ms, o) },
+      processes: this.o.lambdaProcesses,
       baseEnvironment: {
         AWS_REGION: OFFLINE_REGION,
         AWS_DEFAULT_REGION: OFFLINE_REGION,

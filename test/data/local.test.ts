@@ -24,16 +24,16 @@ describe('local data at synth', () => {
 
   test('GIVEN a split THEN both sides validate and hold every line once', () => {
     const manifest = localManifestFromFolder(dir, LabelSource.FOLDER_NAMES);
-    const result = prepareLocalData({ manifest, imagesDir: dir }, undefined, { ratio: 0.4, seed: 1 });
+    const result = prepareLocalData({ manifest, imagesDir: dir, cacheDir: path.join(dir, '.cache') }, undefined, { ratio: 0.4, seed: 1 });
     expect(result.errors).toEqual([]);
-    const lines = [...result.training!.trim().split('\n'), ...result.testing!.trim().split('\n')];
+    const lines = [...result.training!.manifest.trim().split('\n'), ...result.testing!.manifest.trim().split('\n')];
     expect(new Set(lines).size).toBe(15);
     expect(result.shape).toMatchObject({ useCase: 'IMAGE_LEVEL_LABELS', multiLabelLines: 0 });
   });
 
   test('GIVEN an image that is not where the manifest says THEN the error names the line and the service code', () => {
     const manifest = localManifestFromFolder(dir, LabelSource.FOLDER_NAMES).replace('red-circle/', 'red-circle/missing-');
-    const result = prepareLocalData({ manifest, imagesDir: dir }, undefined, undefined);
+    const result = prepareLocalData({ manifest, imagesDir: dir, cacheDir: path.join(dir, '.cache') }, undefined, undefined);
     expect(result.errors.some((e) => /^training manifest line \d+: ERROR_INVALID_IMAGE /.test(e))).toBe(true);
   });
 

@@ -390,10 +390,10 @@ describe('workflow definition (run against the Rekognition emulator)', () => {
   test('GIVEN the service split THEN the test dataset is created empty and entries are distributed before training', async () => {
     const project = await newProject(world, 'split');
     const name = versionName('split');
-    const images = { Bucket: 'assets', Name: 'images.zip' };
+    const packs = [{ Bucket: 'assets', Name: 'pack.zip' }];
 
     const run = await runWorkflow(world, project, configFor(project, {
-      training: { kind: 'asset', manifest: { Bucket: 'assets', Name: 'all.manifest' }, images, imagesHash: 'samples' },
+      training: { kind: 'asset', manifest: { Bucket: 'assets', Name: 'all.manifest' }, packs },
       testing: { kind: 'service' },
     }), name);
 

@@ -17,7 +17,8 @@ import { storeWaitHandle } from '../../lambda/model-version/handler';
 import { notify } from '../../lambda/notify/notify';
 import { prepare, probe } from '../../lambda/prepare/prepare';
 import { LabelSource } from '../../lib/data/label-source';
-import { localManifestFromFolder, prepareLocalData } from '../../lib/data/local';
+import { compressManifest, localManifestFromFolder, prepareLocalData } from '../../lib/data/local';
+import { planPacks } from '../../lib/data/packs';
 import { LocalCloud, startLocalCloud } from '../../lib/emulator/local-cloud';
 import {
   fingerprint, GateRequest, ModelVersionConfig, NO_SERVING_VERSION, NotifyRequest, PrepareRequest, ProbeRequest, versionNameFor, workflowInputFor,
@@ -25,7 +26,6 @@ import {
 import { buildWorkflowDefinition } from '../../lib/model/definition';
 import { MemoryParameterStore, sdkTaskHandler } from '../../lib/runner/sdk-tasks';
 import { runStateMachine, StateMachineRunResult } from '../../lib/runner/state-machine';
-import { writeZip } from '../../lib/runner/zip';
 import { classificationSamples, writeSamplesToFolder } from '../../lib/samples/shapes';
 
 export const FUNCTIONS = {
@@ -61,13 +61,16 @@ export async function startWorld(): Promise<World> {
     const samples = classificationSamples({ perLabel: PER_LABEL, seed: 11 });
     writeSamplesToFolder(tmp, samples);
     const manifest = localManifestFromFolder(tmp, LabelSource.FOLDER_NAMES);
-    const split = prepareLocalData({ manifest, imagesDir: tmp }, undefined, { ratio: 0.2, seed: 3 });
+    const cacheDir = path.join(tmp, '.cache');
+    const split = prepareLocalData({ manifest, imagesDir: tmp, cacheDir }, undefined, { ratio: 0.2, seed: 3 });
+    const whole = prepareLocalData({ manifest, imagesDir: tmp, cacheDir }, undefined, undefined);
     if (split.errors.length > 0) throw new Error(`sample data rejected: ${split.errors.join('; ')}`);
     const put = (key: string, body: string | Buffer) => s3.send(new PutObjectCommand({ Bucket: 'assets', Key: key, Body: body }));
-    await put('training.manifest', split.training!);
-    await put('testing.manifest', split.testing!);
-    await put('all.manifest', manifest);
-    await put('images.zip', writeZip(samples.map((s) => ({ name: s.relPath, data: s.bytes }))));
+    await put('training.manifest', compressManifest(split.training!.manifest));
+    await put('testing.manifest', split.testing!.manifest);
+    await put('all.manifest', whole.training!.manifest);
+    const [pack] = planPacks(cacheDir, whole.training!.objects);
+    await put('pack.zip', fs.readFileSync(pack.file));
     const labels = [...new Set(samples.flatMap((s) => s.labels))].sort();
     return {
       cloud, rekognition, s3, labels,
@@ -132,13 +135,13 @@ export function baseConfig(overrides: Partial<ModelVersionConfig> = {}): ModelVe
 
 /** The settings of a model of `project` trained on the sample data in the world's asset bucket. */
 export function configFor(project: Project, overrides: Partial<ModelVersionConfig> = {}): ModelVersionConfig {
-  const images = { Bucket: 'assets', Name: 'images.zip' };
+  const packs = [{ Bucket: 'assets', Name: 'pack.zip' }];
   return baseConfig({
     modelPath: `Stack/${project.name}`,
     projectArn: project.arn,
     projectName: project.name,
-    training: { kind: 'asset', manifest: { Bucket: 'assets', Name: 'training.manifest' }, images, imagesHash: 'samples' },
-    testing: { kind: 'asset', manifest: { Bucket: 'assets', Name: 'testing.manifest' }, images, imagesHash: 'samples' },
+    training: { kind: 'asset', manifest: { Bucket: 'assets', Name: 'training.manifest' }, packs },
+    testing: { kind: 'asset', manifest: { Bucket: 'assets', Name: 'testing.manifest' }, packs },
     servingParameterName: project.parameterName,
     waitHandleUrl: WAIT_HANDLE_URL,
     ...overrides,

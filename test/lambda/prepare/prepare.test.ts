@@ -9,10 +9,10 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } fr
 import { gate } from '../../../lambda/gate/gate';
 import { checkManifests, prepare, probe, rewriteSourceRefs } from '../../../lambda/prepare/prepare';
 import { LabelSource } from '../../../lib/data/label-source';
-import { localManifestFromFolder, prepareLocalData } from '../../../lib/data/local';
+import { compressManifest, localManifestFromFolder, prepareLocalData } from '../../../lib/data/local';
+import { planPacks } from '../../../lib/data/packs';
 import { LocalCloud, startLocalCloud } from '../../../lib/emulator/local-cloud';
 import { ModelVersionConfig, runConfigFor, versionNameFor } from '../../../lib/model/contracts';
-import { writeZip } from '../../../lib/runner/zip';
 import { classificationSamples, writeSamplesToFolder } from '../../../lib/samples/shapes';
 
 // The handlers' logic against the Rekognition emulator and a local S3, through the real SDK clients.
@@ -43,19 +43,21 @@ beforeAll(async () => {
   const samples = classificationSamples({ perLabel: 10, seed: 5 });
   writeSamplesToFolder(tmp, samples);
   // What synth does: generate, split and validate; the images travel as a zip.
-  const local = prepareLocalData({ manifest: localManifestFromFolder(tmp, LabelSource.FOLDER_NAMES), imagesDir: tmp }, undefined,
+  const cacheDir = path.join(tmp, '.cache');
+  const local = prepareLocalData({ manifest: localManifestFromFolder(tmp, LabelSource.FOLDER_NAMES), imagesDir: tmp, cacheDir }, undefined,
     { ratio: 0.2, seed: 7 });
   expect(local.errors).toEqual([]);
-  await s3.send(new PutObjectCommand({ Bucket: 'assets', Key: 'training.manifest', Body: local.training }));
-  await s3.send(new PutObjectCommand({ Bucket: 'assets', Key: 'testing.manifest', Body: local.testing }));
-  await s3.send(new PutObjectCommand({ Bucket: 'assets', Key: 'images.zip', Body: writeZip(samples.map((s) => ({ name: s.relPath, data: s.bytes }))) }));
+  await s3.send(new PutObjectCommand({ Bucket: 'assets', Key: 'training.manifest', Body: compressManifest(local.training!.manifest) }));
+  await s3.send(new PutObjectCommand({ Bucket: 'assets', Key: 'testing.manifest', Body: compressManifest(local.testing!.manifest) }));
+  const [pack] = planPacks(cacheDir, [...local.training!.objects, ...local.testing!.objects]);
+  await s3.send(new PutObjectCommand({ Bucket: 'assets', Key: `${pack.id}.zip`, Body: fs.readFileSync(pack.file) }));
   projectArn = (await rekognition.send(new CreateProjectCommand({ ProjectName: 'p1' }))).ProjectArn!;
-  const images = { Bucket: 'assets', Name: 'images.zip' };
+  const packs = [{ Bucket: 'assets', Name: `${pack.id}.zip` }];
   config = {
     modelPath: 'S/Model', projectArn, projectName: 'p1', versionPrefix: 'model', synthFingerprint: '0123456789abcdef', fingerprintComplete: true,
     modelType: '',
-    training: { kind: 'asset', manifest: { Bucket: 'assets', Name: 'training.manifest' }, images, imagesHash: 'h1' },
-    testing: { kind: 'asset', manifest: { Bucket: 'assets', Name: 'testing.manifest' }, images, imagesHash: 'h1' },
+    training: { kind: 'asset', manifest: { Bucket: 'assets', Name: 'training.manifest' }, packs },
+    testing: { kind: 'asset', manifest: { Bucket: 'assets', Name: 'testing.manifest' }, packs },
     dataBucket: 'data', outputBucket: 'data', kmsKeyId: '', tags: {},
     gate: { minF1: 0, minLabelF1: 0, mustNotRegress: false }, deployment: { enabled: false, minInferenceUnits: 1, maxInferenceUnits: 1 },
     trainingTimeoutSeconds: 3600, servingParameterName: 'p', waitHandleUrl: '', notificationTopicArn: '', removal: 'DESTROY',
@@ -74,15 +76,16 @@ describe('prepare handler against the emulator', () => {
     });
   });
 
-  test('GIVEN asset data THEN prepare unzips every image into the data bucket and points the manifests there', async () => {
+  test('GIVEN asset data THEN prepare copies every image of the pack into the data bucket and points the manifests there', async () => {
     const result = await prepare({ action: 'prepare', config: runConfigFor(config, versionName) }, { rekognition, s3 });
     expect(result).toMatchObject({ serviceSplit: false, images: 30, trainingLines: 24, testingLines: 6,
       training: { Bucket: 'data', Name: `manifests/p1/${versionName}/training.manifest` } });
-    const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'data', Prefix: 'images/h1/' }));
-    expect(listed.KeyCount).toBe(31); // 30 images + the marker
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'data', Prefix: 'images/' }));
+    expect(listed.KeyCount).toBe(31); // 30 images + the pack's marker
     const manifest = await (await s3.send(new GetObjectCommand({ Bucket: 'data', Key: result.training.Name }))).Body!.transformToString();
     const refs = manifest.trim().split('\n').map((l) => (JSON.parse(l) as Record<string, string>)['source-ref']);
-    expect(refs.every((r) => r.startsWith('s3://data/images/h1/'))).toBe(true);
+    // Content-addressed: images/<sha256 of the bytes>/<file name>.
+    expect(refs.every((r) => /^s3:\/\/data\/images\/[0-9a-f]{64}\/[^/]+\.png$/.test(r))).toBe(true);
 
     // WHEN Rekognition imports it THEN every line is usable (the images are where the manifest says).
     const { DatasetArn } = await rekognition.send(new CreateDatasetCommand({ ProjectArn: projectArn, DatasetType: 'TRAIN',

@@ -1,0 +1,32 @@
+/**
+ * One synth of a model over a local folder, in a process of its own so that its wall time and peak memory are its own
+ * (bench/scale.ts runs it). Arguments: <images dir> <outdir> <cache dir>. Prints one JSON line.
+ */
+import * as fs from 'node:fs';
+
+import { App, Stack } from 'aws-cdk-lib';
+
+import { CustomLabelsModel, CustomLabelsProject, TrainingData } from '../lib';
+
+const [imagesDir, outdir, cacheDir] = process.argv.slice(2);
+const started = process.hrtime.bigint();
+const app = new App({ outdir });
+const stack = new Stack(app, 'Scale', { env: { account: '123456789012', region: 'us-east-1' } });
+const project = new CustomLabelsProject(stack, 'Project', { projectName: 'scale' });
+new CustomLabelsModel(stack, 'Model', { project, trainingData: TrainingData.fromLocalFolder(imagesDir, { cacheDir }), waitForTraining: false });
+app.synth();
+const ms = Number(process.hrtime.bigint() - started) / 1e6;
+// CPU time (user + system, this process and the pack writer it waited for) says what synth costs on a busy machine too.
+const self = process.resourceUsage();
+const cpuMs = (self.userCPUTime + self.systemCPUTime) / 1000 + childrenCpuMs();
+console.log(JSON.stringify({ ms: Math.round(ms), cpuMs: Math.round(cpuMs), maxRssMb: Math.round(self.maxRSS / 1024) }));
+
+/** CPU time of the child processes waited for (cutime + cstime of /proc/self/stat); 0 where there is no /proc. */
+function childrenCpuMs(): number {
+  try {
+    const fields = fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[13]) + Number(fields[14])) * 10; // fields 16 and 17 of proc(5), in ticks of 10 ms
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * `npm run build && npm run bench:scale -- [images ...]` (default 25000): the data path of a local folder at scale.
+ *
+ * For each size, with generated 64x64 PNGs in three label folders:
+ * 1. synth (a process of its own: wall time, peak RSS), cold (no cache) and warm (image facts and packs cached);
+ *    baseline: reading every image once (what any synth must do the first time);
+ * 2. the prepare function, run by the offline runner in a process of its own held to its configured MemorySize:
+ *    wall and CPU time, peak RSS, bytes read; baseline: the same number of PutObject calls to the same local S3;
+ * 3. the bytes a deploy uploads after one image changed (the assets whose keys the previous synth did not have).
+ * Prints a table, then one JSON line; exits 1 when a target is missed (synth RSS < 1 GB, prepare within MemorySize and,
+ * at Lambda's CPU share, within 900 s; the one-image change uploads one image; per-image CPU at the largest size within
+ * 1.5x of the smallest).
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PNG } from 'pngjs';
+
+import { startLocalCloud } from '../lib/emulator/local-cloud';
+import { LambdaReport } from '../lib/runner/lambda-process';
+import { LocalRunner } from '../lib/runner/local-runner';
+
+const LABELS = ['circle', 'square', 'triangle'];
+
+/** A 64x64 PNG with a tEXt chunk carrying `n`, so every image has bytes of its own. */
+function pngFactory(): (n: number) => Buffer {
+  const png = new PNG({ width: 64, height: 64 });
+  png.data.fill(200);
+  const base = PNG.sync.write(png);
+  const iend = base.length - 12;
+  return (n) => {
+    const data = Buffer.from(`n\0${n}`, 'latin1');
+    const chunk = Buffer.alloc(12 + data.length);
+    chunk.writeUInt32BE(data.length, 0);
+    chunk.write('tEXt', 4, 'latin1');
+    data.copy(chunk, 8);
+    chunk.writeUInt32BE(zlib.crc32(chunk.subarray(4, 8 + data.length)), 8 + data.length);
+    return Buffer.concat([base.subarray(0, iend), chunk, base.subarray(iend)]);
+  };
+}
+
+function generate(dir: string, images: number): number {
+  const png = pngFactory();
+  let bytes = 0;
+  for (const label of LABELS) fs.mkdirSync(path.join(dir, label), { recursive: true });
+  for (let i = 0; i < images; i++) {
+    const data = png(i);
+    bytes += data.length;
+    fs.writeFileSync(path.join(dir, LABELS[i % LABELS.length], `${String(i).padStart(6, '0')}.png`), data);
+  }
+  return bytes;
+}
+
+function synth(imagesDir: string, outdir: string, cacheDir: string): { ms: number; cpuMs: number; maxRssMb: number } {
+  const out = execFileSync(process.execPath, [path.join(__dirname, 'scale-synth.js'), imagesDir, outdir, cacheDir],
+    { encoding: 'utf8', env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1' }, maxBuffer: 64 * 1024 * 1024 });
+  return JSON.parse(out.trim().split('\n').pop()!) as { ms: number; cpuMs: number; maxRssMb: number };
+}
+
+/** Every file asset of a cloud assembly: object key and the bytes its source uploads. */
+function assets(outdir: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const name of fs.readdirSync(outdir).filter((f) => f.endsWith('.assets.json'))) {
+    const manifest = JSON.parse(fs.readFileSync(path.join(outdir, name), 'utf8')) as {
+      files: Record<string, { source: { path: string }; destinations: Record<string, { objectKey: string }> }> };
+    for (const file of Object.values(manifest.files)) {
+      if (file.source.path.endsWith('.json')) continue; // the template
+      const source = path.join(outdir, file.source.path);
+      const size = fs.statSync(source).isDirectory() ? dirBytes(source) : fs.statSync(source).size;
+      for (const d of Object.values(file.destinations)) out.set(d.objectKey, size);
+    }
+  }
+  return out;
+}
+
+function dirBytes(dir: string): number {
+  return fs.readdirSync(dir, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? dirBytes(path.join(dir, e.name))
+    : fs.statSync(path.join(dir, e.name)).size), 0);
+}
+
+function readAll(dir: string): number {
+  const started = process.hrtime.bigint();
+  let bytes = 0;
+  for (const label of fs.readdirSync(dir)) {
+    for (const f of fs.readdirSync(path.join(dir, label))) bytes += fs.readFileSync(path.join(dir, label, f)).length;
+  }
+  if (bytes === 0) throw new Error('no images');
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}
+
+interface PrepareFigures {
+  wallMs: number;
+  report: LambdaReport;
+  prepared: { ms: number; images: number; trainingLines: number; testingLines: number; manifestBytesRead: number; imageBytesWritten: number;
+    packReads: { requests: number; bytes: number } };
+  putBaselineMsPerObject: number;
+}
+
+async function prepareRun(outdir: string, stateDir: string, tempRoot: string | undefined): Promise<PrepareFigures> {
+  const cloud = await startLocalCloud({ timeScale: 0, tempRoot, buckets: ['baseline'] });
+  try {
+    // Baseline: what a PutObject of one small object costs against this local S3 right now.
+    const s3 = new S3Client({ endpoint: cloud.s3Endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
+    const body = Buffer.alloc(400, 1);
+    const count = 2000;
+    let next = 0;
+    const baselineStart = Date.now();
+    await Promise.all(Array.from({ length: 32 }, async () => {
+      while (next < count) await s3.send(new PutObjectCommand({ Bucket: 'baseline', Key: `o${next++}`, Body: body }));
+    }));
+    const putBaselineMsPerObject = (Date.now() - baselineStart) / count;
+    s3.destroy();
+
+    const reports: LambdaReport[] = [];
+    let prepared: PrepareFigures['prepared'] | undefined;
+    const runner = await LocalRunner.open({
+      stateDir, cloud,
+      // The local S3 stores each object as files and is slower than S3: the prepare function runs to its end however long
+      // that takes, and is judged on its CPU time at Lambda's CPU share (below).
+      lambdaProcesses: { onReport: (r) => reports.push(r), timeoutSeconds: 4 * 3600 },
+      debug: (line) => {
+        const at = line.indexOf('{"prepared":');
+        if (at >= 0) prepared = (JSON.parse(line.slice(at)) as { prepared: PrepareFigures['prepared'] }).prepared;
+      },
+    });
+    const started = Date.now();
+    const deploying = runner.deploy(outdir);
+    while (prepared === undefined && !reports.some((r) => /Prepare/.test(r.functionName) && !r.ok)) {
+      await new Promise((r) => setTimeout(r, 200));
+      if (Date.now() - started > 4 * 3_600_000) throw new Error('prepare did not finish within four hours');
+    }
+    const wallMs = Date.now() - started;
+    // The function's report comes when its process has exited, just after its last log line.
+    const prepareReport = () => reports.filter((r) => /Prepare/.test(r.functionName) && (!prepared || r.durationMs >= prepared.ms - 1000))
+      .sort((a, b) => b.durationMs - a.durationMs)[0];
+    while (prepared && !prepareReport()) await new Promise((r) => setTimeout(r, 100));
+    const report = prepareReport();
+    await deploying;
+    if (!prepared) throw new Error(`prepare failed: ${JSON.stringify(report)}`);
+    await runner.destroy();
+    await runner.close();
+    return { wallMs, report, prepared, putBaselineMsPerObject };
+  } finally {
+    await cloud.stop();
+  }
+}
+
+/** The least duration of the prepare function in Lambda: its CPU time at the CPU share of its MemorySize. */
+function lambdaSeconds(r: { prepareCpuMs: number; prepareMemorySizeMb: number }): number {
+  return r.prepareCpuMs / 1000 * Math.max(1, 1769 / r.prepareMemorySizeMb);
+}
+
+async function main(): Promise<number> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+  if (sizes.length === 0) sizes.push(25_000);
+  const tempRoot = fs.existsSync('/dev/shm') ? '/dev/shm' : undefined;
+  const rows = [];
+  let ok = true;
+  for (const images of sizes) {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), `bench-scale-${images}-`));
+    try {
+      const imagesDir = path.join(root, 'images');
+      const imageBytes = generate(imagesDir, images);
+      const cacheDir = path.join(root, 'cache');
+      const readMs = readAll(imagesDir);
+      const cold = synth(imagesDir, path.join(root, 'out-cold'), cacheDir);
+      const warm = synth(imagesDir, path.join(root, 'out-warm'), cacheDir);
+      console.error(`${images} images: synth cold ${JSON.stringify(cold)}, warm ${JSON.stringify(warm)}, read all ${Math.round(readMs)} ms`);
+      const prepare = await prepareRun(path.join(root, 'out-warm'), path.join(root, 'state'), tempRoot);
+
+      // One image changes: what would a deploy upload?
+      const before = assets(path.join(root, 'out-warm'));
+      const changed = path.join(imagesDir, LABELS[0], `${String(0).padStart(6, '0')}.png`);
+      fs.writeFileSync(changed, pngFactory()(images + 1));
+      synth(imagesDir, path.join(root, 'out-changed'), cacheDir);
+      const after = assets(path.join(root, 'out-changed'));
+      const uploaded = [...after].filter(([key]) => !before.has(key));
+      const uploadedBytes = uploaded.reduce((n, [, size]) => n + size, 0);
+      const packsUploaded = uploaded.filter(([key]) => key.endsWith('.zip'));
+
+      const row = {
+        images, imageBytes,
+        synthColdMs: cold.ms, synthColdCpuMs: cold.cpuMs, synthColdRssMb: cold.maxRssMb,
+        synthWarmMs: warm.ms, synthWarmCpuMs: warm.cpuMs, synthWarmRssMb: warm.maxRssMb, readAllMs: Math.round(readMs),
+        prepareWallMs: prepare.wallMs, prepareFunctionMs: prepare.report.durationMs, prepareCpuMs: prepare.report.cpuMs,
+        prepareRssMb: prepare.report.maxMemoryUsedMb, prepareMemorySizeMb: prepare.report.memorySizeMb,
+        prepareImages: prepare.prepared.images, packBytesRead: prepare.prepared.packReads.bytes, packRequests: prepare.prepared.packReads.requests,
+        manifestBytesRead: prepare.prepared.manifestBytesRead, putBaselineMsPerObject: Number(prepare.putBaselineMsPerObject.toFixed(2)),
+        changeUploadBytes: uploadedBytes, changeUploads: uploaded.map(([key, size]) => `${key} ${size}`),
+        changePackBytes: packsUploaded.reduce((n, [, size]) => n + size, 0), oneImageBytes: fs.statSync(changed).size,
+      };
+      rows.push({ ...row, loadAverage: os.loadavg().map((l) => Number(l.toFixed(1))) });
+      console.error(`${images} images: ${JSON.stringify(rows[rows.length - 1])}`);
+      if (row.synthColdRssMb >= 1024 || row.synthWarmRssMb >= 1024) ok = false;
+      if (row.prepareImages !== images) ok = false;
+      // Lambda gives one vCPU at 1,769 MB, proportionally less below: the function's CPU time at that share is its least
+      // duration in Lambda (uploads overlap the CPU work, 32 in flight). Its wall time here is the local S3's.
+      if (lambdaSeconds(row) > 900 || row.prepareRssMb > row.prepareMemorySizeMb) ok = false;
+      // One pack of one image: its zip is the image plus its headers and central directory record.
+      if (packsUploaded.length !== 1 || row.changePackBytes > row.oneImageBytes + 512) ok = false;
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  }
+  console.log('images   synth cold wall / CPU (RSS)   synth warm wall / CPU (RSS)   read all   '
+    + 'prepare wall / fn / CPU (RSS of MemorySize)   PUT baseline   1-image change');
+  for (const r of rows) {
+    console.log(`${String(r.images).padStart(7)}  ${(r.synthColdMs / 1000).toFixed(1).padStart(6)} / ${(r.synthColdCpuMs / 1000).toFixed(1)} s (${r.synthColdRssMb} MB)  `
+      + `${(r.synthWarmMs / 1000).toFixed(1).padStart(6)} / ${(r.synthWarmCpuMs / 1000).toFixed(1)} s (${r.synthWarmRssMb} MB)  ${(r.readAllMs / 1000).toFixed(1).padStart(6)} s  `
+      + `${(r.prepareWallMs / 1000).toFixed(0)} / ${(r.prepareFunctionMs / 1000).toFixed(0)} / ${(r.prepareCpuMs / 1000).toFixed(0)} s `
+      + `(${r.prepareRssMb} of ${r.prepareMemorySizeMb} MB), ${(r.prepareCpuMs / r.images).toFixed(2)} ms CPU/image, `
+      + `in Lambda >= ${lambdaSeconds(r).toFixed(0)} of 900 s  `
+      + `${r.putBaselineMsPerObject} ms/PUT  ${r.changeUploadBytes} B (pack ${r.changePackBytes} B, image ${r.oneImageBytes} B)`);
+  }
+  if (rows.length > 1) {
+    const [small, large] = [rows[0], rows[rows.length - 1]];
+    const per = (r: typeof small, k: 'synthWarmCpuMs' | 'synthColdCpuMs' | 'prepareCpuMs') => r[k] / r.images;
+    for (const k of ['synthWarmCpuMs', 'synthColdCpuMs', 'prepareCpuMs'] as const) {
+      const growth = per(large, k) / per(small, k);
+      console.log(`${k} per image at ${large.images} / at ${small.images}: ${growth.toFixed(2)} (target <= 1.5: linear or better)`);
+      if (growth > 1.5) ok = false;
+    }
+  }
+  console.log(JSON.stringify({ rows }));
+  return ok ? 0 : 1;
+}
+
+main().then((code) => { process.exitCode = code; }, (err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
