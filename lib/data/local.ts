@@ -20,8 +20,8 @@ import { MANIFEST_LIMITS, ManifestIssue, UseCase } from '../manifest/types';
 import { LineResult, ManifestValidation, ManifestValidator, pairIssues } from '../manifest/validator';
 import { CachedImageInspector, contentKey } from './image-facts';
 import { LabelSource } from './label-source';
-import type { TestSplitConfig } from './test-data';
 import { PackObject } from './packs';
+import type { TestSplitConfig } from './test-data';
 
 /**
  * The bucket written into source-refs of manifests generated at synth. The prepare handler replaces it with the data
