@@ -10,6 +10,12 @@
  * most MaxInferenceUnits), which serve 5 minutes later, as a new instance would; when the busiest second of the last
  * 15 minutes would have fitted in one unit less, it removes one (never below MinInferenceUnits). The meter bills every
  * unit from the moment it serves to the moment it is removed or the model stops.
+ *
+ * Two clocks: functions the runner hosts pace themselves on the virtual clock, while a client outside (a test, the demo,
+ * a user's handler run by hand) backs off on the wall clock, under which a stopped virtual clock never moves. A call is
+ * refused only when the last second is full on both clocks, so a client that paces as AWS requires passes on either;
+ * with the virtual clock stopped (timeScale 0) the wall clock alone decides, exactly as on AWS. A virtual clock running
+ * faster than the wall clock admits more calls per wall-clock second: its world's time really passed.
  */
 import { EmulatorCore, globMatch } from './core';
 import { VersionRecord } from './state';
@@ -38,6 +44,8 @@ const WINDOW_MS = 1000;
 interface Demand {
   /** Admitted call times (virtual ms) within the last second. */
   window: number[];
+  /** The same calls' wall-clock times (ms) within the last second. */
+  wallWindow: number[];
   /** Calls per whole virtual second (epoch second -> [admitted, refused]), kept for the scale-down window. */
   seconds: Map<number, [number, number]>;
   /** When the model started running (virtual ms). */
@@ -78,17 +86,22 @@ export class CapacityTable {
   }
 
   /**
-   * Admits a call at `now` or refuses it (false) when the last second's admitted calls fill the running units. Scaling
+   * Admits a call at `now` or refuses it (false) when the last second's admitted calls fill the running units on both clocks. Scaling
    * is brought up to date first, and the call counts as demand either way.
    */
-  admit(core: EmulatorCore, v: VersionRecord, now: number): { admitted: boolean; tps: number; units: number } {
+  admit(core: EmulatorCore, v: VersionRecord, now: number, wallNow: number = Date.now()): { admitted: boolean; tps: number; units: number } {
     this.settleUnits(core, v, now);
     const d = this.demandOf(v, v.meter.runningSince ?? now);
     const { tpsPerInferenceUnit } = this.of(projectNameOf(v), v.name);
     const units = v.meter.runningUnits ?? v.minInferenceUnits ?? 1;
     d.window = d.window.filter((t) => now - t < WINDOW_MS);
-    const admitted = d.window.length < tpsPerInferenceUnit * units;
-    if (admitted) d.window.push(now);
+    d.wallWindow = d.wallWindow.filter((t) => wallNow - t < WINDOW_MS);
+    const capacity = tpsPerInferenceUnit * units;
+    const admitted = d.window.length < capacity || d.wallWindow.length < capacity;
+    if (admitted) {
+      d.window.push(now);
+      d.wallWindow.push(wallNow);
+    }
     const second = Math.floor(now / 1000);
     const counts = d.seconds.get(second) ?? [0, 0];
     counts[admitted ? 0 : 1] += 1;
@@ -140,7 +153,7 @@ export class CapacityTable {
   private demandOf(v: VersionRecord, since: number): Demand {
     let d = this.demand.get(v.arn);
     if (!d) {
-      d = { window: [], seconds: new Map(), runningFrom: since, nextEvaluation: since + SCALING.evaluationMs };
+      d = { window: [], wallWindow: [], seconds: new Map(), runningFrom: since, nextEvaluation: since + SCALING.evaluationMs };
       this.demand.set(v.arn, d);
     }
     return d;

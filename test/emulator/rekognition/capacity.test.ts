@@ -59,6 +59,28 @@ describe('model capacity', () => {
     world.clock.advance(60_000);
   });
 
+  test('a client outside the runner backs off on the wall clock: with the virtual clock stopped, a wall-clock second makes room', async () => {
+    world.emulator.capacity.set({ projectName: 'cap', tpsPerInferenceUnit: 4, latencyMs: 0 });
+    await world.rekognition.send(new StartProjectVersionCommand({ ProjectVersionArn: versionArn, MinInferenceUnits: 1 }));
+    world.clock.advance(5 * 60_000);
+    try {
+      const stopped = world.clock.now();
+      await Promise.all([1, 2, 3, 4].map(() => detect()));
+      expect((await errorOf(detect())).name).toBe('ProvisionedThroughputExceededException');
+      // No virtual time passes (no driver, nothing advances the clock): only the wall clock moves.
+      await new Promise((resolve) => setTimeout(resolve, 1050));
+      expect(world.clock.now()).toBe(stopped);
+      await expect(detect()).resolves.toHaveProperty('CustomLabels');
+      // Four more in the same wall-clock second fill it again: the rate is AWS's, not unlimited.
+      await Promise.all([1, 2, 3].map(() => detect()));
+      expect((await errorOf(detect())).name).toBe('ProvisionedThroughputExceededException');
+    } finally {
+      world.emulator.capacity.set({ projectName: 'cap', tpsPerInferenceUnit: 4, latencyMs: 250 });
+    }
+    await world.rekognition.send(new StopProjectVersionCommand({ ProjectVersionArn: versionArn }));
+    world.clock.advance(60_000);
+  });
+
   test('auto scaling adds units under refused load (serving 5 minutes later) and removes them 15 minutes after the load; the meter bills each unit', async () => {
     // Answers at once here: the test moves the clock itself.
     world.emulator.capacity.set({ projectName: 'cap', tpsPerInferenceUnit: 4 });
