@@ -45,6 +45,15 @@ describe('LambdaHost with processes', () => {
     await expect(host.invoke(spec('index.hog', 512), { mb: 200 })).resolves.toBe(200 * 1024 * 1024);
   });
 
+  test('GIVEN a host process larger than the function\'s MemorySize THEN only the function\'s own memory counts', async () => {
+    // A child spawned from a large process inherits its ru_maxrss high-water mark: the test runner's own size must not
+    // be billed to the function.
+    const ballast = Buffer.alloc(300 * 1024 * 1024, 1);
+    await expect(host.invoke(spec('index.handler', 128), { n: 1 })).resolves.toMatchObject({ n: 2 });
+    expect(reports.at(-1)!.maxMemoryUsedMb).toBeLessThan(128);
+    expect(ballast.length).toBe(300 * 1024 * 1024);
+  });
+
   test('GIVEN a function that throws THEN its error type and message come back', async () => {
     await expect(host.invoke(spec('index.fails'), {})).rejects.toMatchObject({ name: 'NoSuchBucket', message: 'the bucket is gone' });
   });
