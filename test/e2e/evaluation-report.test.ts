@@ -3,6 +3,7 @@
  * enforced: images uploaded with the stack and images in the user's bucket are both readable by the gate, and the
  * outcome event names the report.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -94,7 +95,10 @@ describe('the evaluation report of each version, under IAM enforcement', () => {
       // mislabelled one guarantees there are some.
       const figures = html.split('<figure class="example"').slice(1);
       expect(figures.length).toBeGreaterThan(0);
-      for (const figure of figures) expect(figure).toMatch(/data-source-ref="s3:\/\/[^"]+\/test\//);
+      // Every example is a test image: by its key in the bucket, or, for local data, by its content-addressed key
+      // (<sha256 of the bytes>/<file name>) in the workflow's data bucket.
+      const testKeys = test.flatMap((t) => [`images/${t.relPath}`, `images/${createHash('sha256').update(t.bytes).digest('hex')}/${path.basename(t.relPath)}`]);
+      for (const figure of figures) expect(testKeys).toContain(/data-source-ref="s3:\/\/[^/"]+\/([^"]+)"/.exec(figure)?.[1]);
       for (const figure of figures) expect(figure).toContain('<image href="data:image/');
     }
     // Nothing was refused: every image the reports show was read with the gate's own rights.

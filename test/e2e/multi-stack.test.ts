@@ -28,8 +28,9 @@ function cdkInitFlags(): Record<string, unknown> {
 /** The README's serving handler, bundled with esbuild (the AWS SDK inside), as a user's build would. */
 function bundleReadmeHandler(outdir: string): string {
   const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
-  const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
-  const handler = blocks.find((b) => b.includes('export async function handler') && b.includes('SERVING_VERSION_PARAMETER'));
+  // The handler is a Node.js-only block (```TypeScript: not translated for Python) using the package's serving client.
+  const blocks = [...readme.matchAll(/```(?:ts|TypeScript)\n([\s\S]*?)```/g)].map((m) => m[1]);
+  const handler = blocks.find((b) => b.includes('export async function handler') && b.includes("from 'cdk-rekognition-custom-labels/runtime'"));
   if (!handler) throw new Error('the README has no serving handler block');
   buildSync({ stdin: { contents: handler, loader: 'ts', resolveDir: REPO, sourcefile: 'readme-handler.ts' }, bundle: true, platform: 'node',
     target: 'node20', format: 'cjs', outfile: path.join(outdir, 'index.js'), logLevel: 'error' });
