@@ -1,6 +1,6 @@
 /**
- * The feedback loop end to end, offline with IAM enforced: a model trained from a manifest in S3 serves; its
- * predictions on new images go through FeedbackLoop (a review manifest), are reviewed in the labeling page in a real
+ * The feedback loop end to end, offline with IAM enforced: a model trained from a manifest in S3 serves; BatchAnalysis
+ * predicts labels for new images; its predictions manifest goes through FeedbackLoop (a review manifest), are reviewed in the labeling page in a real
  * browser, merged back by FeedbackLoop into a new training manifest, and a redeploy on it trains a new version that
  * passes a mustNotRegress gate and is promoted.
  */
@@ -13,8 +13,9 @@ import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Browser } from 'playwright-core';
 
+import { BatchSummary } from '../../lib/batch/contracts';
 import { MergeResult, ReviewResult } from '../../lib/feedback/contracts';
-import { CustomLabelsModel, CustomLabelsProject, FeedbackLoop, TestData, TrainingData } from '../../lib/index';
+import { BatchAnalysis, CustomLabelsModel, CustomLabelsProject, FeedbackLoop, TestData, TrainingData } from '../../lib/index';
 import { LabelSession, startLabelServer } from '../../lib/label';
 import { validateManifestSync } from '../../lib/manifest/validator';
 import { classificationSamples, SampleImage } from '../../lib/samples/shapes';
@@ -30,13 +31,16 @@ function synth(outdir: string, trainingKey: string): string {
   const stack = new Stack(app, STACK_NAME, { env: { region: 'us-east-1' } });
   const data = s3.Bucket.fromBucketName(stack, 'Data', DATA);
   const project = new CustomLabelsProject(stack, 'Project', { projectName: 'feedback-shapes', removalPolicy: RemovalPolicy.DESTROY });
-  new CustomLabelsModel(stack, 'Model', {
+  const model = new CustomLabelsModel(stack, 'Model', {
     project,
     versionPrefix: 'model',
     trainingData: TrainingData.fromS3Manifest(data, trainingKey, { imagesPrefix: 'images/' }),
     testData: TestData.fromS3Manifest(data, 'manifests/test.manifest', { imagesPrefix: 'images/' }),
     evaluationGate: { minF1: 0, mustNotRegress: true },
     deployment: { minInferenceUnits: 1 },
+  });
+  new BatchAnalysis(stack, 'Batch', {
+    model, input: { bucket: data, prefix: 'images/incoming/' }, output: { bucket: data, prefix: 'predictions/' }, imagesPerBatch: 4,
   });
   new FeedbackLoop(stack, 'Feedback', {
     predictionsBucket: data, predictionsPrefix: 'predictions/', trainingManifestBucket: data, trainingManifestKey: 'manifests/train.manifest',
@@ -91,34 +95,38 @@ describe('the feedback loop, offline under IAM enforcement', () => {
     };
     const firstF1 = await f1Of(first);
 
-    // WHEN the serving model's predictions on the new images are written as a predictions manifest
-    // (the emulator's model gets these shapes right, so one prediction is made wrong, as a real model's would be, to be corrected)
-    const predictions: string[] = [];
-    for (const [i, s] of incoming.entries()) {
-      const res = await rekognition.detectCustomLabels({ ProjectVersionArn: first, Image: { S3Object: { Bucket: DATA, Name: `images/${s.relPath}` } },
-        MinConfidence: 0 });
-      const top = [...(res.CustomLabels ?? [])].sort((a, b) => (b.Confidence ?? 0) - (a.Confidence ?? 0))[0];
-      // One inference unit answers 5 requests a second: paced as a client must be.
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      const wrong = i === 0 ? LABELS.find((l) => l !== s.labels[0]) : undefined;
-      predictions.push(JSON.stringify({ 'source-ref': `s3://${DATA}/images/${s.relPath}`, 'prediction': 0, 'prediction-metadata': {
-        'confidence': wrong ? 0.2 : (top?.Confidence ?? 0) / 100, 'class-name': wrong ?? top?.Name ?? LABELS[0], 'human-annotated': 'no',
-        'creation-date': '2026-12-01T00:00:00.000', 'type': 'groundtruth/image-classification', 'job-name': 'batch' } }));
-    }
-    await admin.send(new PutObjectCommand({ Bucket: DATA, Key: 'predictions/run-1.manifest', Body: predictions.join('\n') }));
-
-    // AND the feedback loop chooses what to review
+    // WHEN a batch analysis of the new images writes its predictions manifest
     const sfn = new SFNClient({ endpoint: runner.servicesEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-    const machine = Object.values(runner.stackState(STACK_NAME)!.resources)
-      .find((r) => r.type === 'AWS::StepFunctions::StateMachine' && /Feedback/.test(String(r.properties.DefinitionString ?? '')))!;
-    const run = async (input: object): Promise<unknown> => {
-      const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: machine.physicalId, input: JSON.stringify(input) }));
+    const machineOf = (id: string): string => Object.entries(runner.stackState(STACK_NAME)!.resources)
+      .find(([logicalId, r]) => r.type === 'AWS::StepFunctions::StateMachine' && logicalId.startsWith(id))![1].physicalId;
+    const run = async (machine: string, input: object): Promise<unknown> => {
+      const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: machine, input: JSON.stringify(input) }));
       await runner.settle();
       const done = await sfn.send(new DescribeExecutionCommand({ executionArn }));
       expect([done.status, done.error, done.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
       return JSON.parse(done.output!);
     };
-    const review = await run({ predictions: `s3://${DATA}/predictions/run-1.manifest`, seed: 'run-1' }) as ReviewResult;
+    const batch = await run(machineOf('Batch'), {}) as BatchSummary;
+    expect(batch).toMatchObject({ images: incoming.length, analysed: incoming.length, failed: 0, unprocessed: 0, modelVersion: first });
+    // The serving model was running already: the batch neither started nor stopped it.
+    expect(servingVersion(runner)).toBe(first);
+    expect(cloud.usage().running).toHaveLength(1);
+    // The emulator's model gets these shapes right; a real model makes mistakes, so one prediction is made wrong (and
+    // unsure) for the reviewer to correct.
+    const at = /^s3:\/\/([^/]+)\/(.+)$/.exec(batch.predictionsManifest)!;
+    expect(at[1]).toBe(DATA);
+    const predicted = (await (await admin.send(new GetObjectCommand({ Bucket: DATA, Key: at[2] }))).Body!.transformToString()).trimEnd().split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(predicted.map((l) => l['source-ref']).sort()).toEqual(incoming.map((s) => `s3://${DATA}/images/${s.relPath}`).sort());
+    const mistaken = predicted.find((l) => l['source-ref'] === `s3://${DATA}/images/${incoming[0].relPath}`)!;
+    const metadataKey = Object.keys(mistaken).find((k) => k.endsWith('-metadata'))!;
+    const metadata = mistaken[metadataKey] as Record<string, unknown>;
+    expect(metadata['class-name']).toBe(incoming[0].labels[0]);
+    Object.assign(metadata, { 'class-name': LABELS.find((l) => l !== incoming[0].labels[0]), 'confidence': 0.2 });
+    await admin.send(new PutObjectCommand({ Bucket: DATA, Key: at[2], Body: predicted.map((l) => JSON.stringify(l)).join('\n') + '\n' }));
+
+    // AND the feedback loop chooses what to review
+    const review = await run(machineOf('Feedback'), { predictions: batch.predictionsManifest, seed: 'run-1' }) as ReviewResult;
     expect(review.images).toBe(incoming.length);
     expect(review.lowConfidence + review.sampled).toBeGreaterThan(0);
     const reviewAt = /^s3:\/\/([^/]+)\/(.+)$/.exec(review.reviewManifest)!;
@@ -174,7 +182,7 @@ describe('the feedback loop, offline under IAM enforcement', () => {
     // AND the reviewed manifest is put where the loop picks it up, and merged
     const reviewBucket = reviewAt[1];
     await admin.send(new PutObjectCommand({ Bucket: reviewBucket, Key: 'reviewed/run-1.manifest', Body: reviewed }));
-    const merged = await run({ reviewed: [`s3://${reviewBucket}/reviewed/run-1.manifest`] }) as MergeResult;
+    const merged = await run(machineOf('Feedback'), { reviewed: [`s3://${reviewBucket}/reviewed/run-1.manifest`] }) as MergeResult;
     expect(merged).toMatchObject({ changed: true, added: chosen.length, replaced: 0, bucket: DATA });
     expect(merged.lines).toBe(train.length + chosen.length);
     const mergedText = await (await admin.send(new GetObjectCommand({ Bucket: DATA, Key: merged.key }))).Body!.transformToString();
