@@ -1,5 +1,6 @@
 /**
- * The Python package `npm run package:python` builds (CI builds it before the tests): its README shows Python for the
+ * The Python package `npm run package:python` builds (CI builds it before the tests; after a build, `npm test` builds
+ * it here when it is missing or older than the .jsii assembly): its README shows Python for the
  * construct examples, and the README's own Python app calls only what the generated bindings define, with keyword
  * arguments they accept. Checked with Debian's Python by reading the code (ast): the bindings cannot be imported
  * here, since the `jsii` and `aws-cdk-lib` Python packages cannot be installed without a Python package index.
@@ -69,8 +70,17 @@ function pythonBlocks(markdown: string): string[] {
   return [...markdown.matchAll(/^```python\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
 }
 
+/** Builds the Python package when the assembly is newer than it (a fresh clone after `npm run build`, or a changed API). */
+function buildIfStale(init: string): void {
+  const assembly = path.join(REPO, '.jsii');
+  if (!fs.existsSync(assembly) || (fs.existsSync(init) && fs.statSync(init).mtimeMs >= fs.statSync(assembly).mtimeMs)) return;
+  const run = spawnSync(process.execPath, [path.join(REPO, 'scripts', 'package-python.mjs')], { cwd: REPO, encoding: 'utf8', timeout: 300_000 });
+  if (run.status !== 0) throw new Error(`npm run package:python failed (exit ${run.status}):\n${run.stdout}\n${run.stderr}`.slice(-4000));
+}
+
 describe('the Python package', () => {
   const init = path.join(GENERATED, 'src', MODULE, '__init__.py');
+  buildIfStale(init);
   const wheels = fs.existsSync(path.join(REPO, 'dist', 'python')) ? fs.readdirSync(path.join(REPO, 'dist', 'python')) : [];
 
   test('was built: a wheel and an sdist in dist/python', () => {
