@@ -15,33 +15,17 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as zlib from 'node:zlib';
 
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { PNG } from 'pngjs';
 
 import { startLocalCloud } from '../lib/emulator/local-cloud';
 import { LambdaReport } from '../lib/runner/lambda-process';
 import { LocalRunner } from '../lib/runner/local-runner';
+import { numberedPngFactory } from '../lib/samples/numbered-png';
 
 const LABELS = ['circle', 'square', 'triangle'];
 
-/** A 64x64 PNG with a tEXt chunk carrying `n`, so every image has bytes of its own. */
-function pngFactory(): (n: number) => Buffer {
-  const png = new PNG({ width: 64, height: 64 });
-  png.data.fill(200);
-  const base = PNG.sync.write(png);
-  const iend = base.length - 12;
-  return (n) => {
-    const data = Buffer.from(`n\0${n}`, 'latin1');
-    const chunk = Buffer.alloc(12 + data.length);
-    chunk.writeUInt32BE(data.length, 0);
-    chunk.write('tEXt', 4, 'latin1');
-    data.copy(chunk, 8);
-    chunk.writeUInt32BE(zlib.crc32(chunk.subarray(4, 8 + data.length)), 8 + data.length);
-    return Buffer.concat([base.subarray(0, iend), chunk, base.subarray(iend)]);
-  };
-}
+const pngFactory = (): ((n: number) => Buffer) => numberedPngFactory(200);
 
 function generate(dir: string, images: number): number {
   const png = pngFactory();

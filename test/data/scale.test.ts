@@ -2,14 +2,13 @@ import { constants as bufferConstants } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as zlib from 'node:zlib';
 
 import { App, Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { PNG } from 'pngjs';
 
 import { bufferSource, openZip } from '../../lambda/prepare/zip';
 import { CustomLabelsModel, CustomLabelsProject, TestData, TrainingData } from '../../lib';
+import { numberedPngFactory } from '../../lib/samples/numbered-png';
 
 // Local data at synth, at the service's limits: limits said up front with their figures, images that travel in packs
 // (a change of one image uploads a pack of one image), and a folder past 65,535 images (a ZIP64 pack).
@@ -17,21 +16,7 @@ const LABELS = ['circle', 'square', 'triangle'];
 const MAX_STRING_LENGTH = bufferConstants.MAX_STRING_LENGTH;
 let root: string;
 
-/** A 64x64 PNG whose bytes differ with `n` (a tEXt chunk). */
-const png = (() => {
-  const image = new PNG({ width: 64, height: 64 });
-  image.data.fill(120);
-  const base = PNG.sync.write(image);
-  return (n: number): Buffer => {
-    const data = Buffer.from(`n\0${n}`, 'latin1');
-    const chunk = Buffer.alloc(12 + data.length);
-    chunk.writeUInt32BE(data.length, 0);
-    chunk.write('tEXt', 4, 'latin1');
-    data.copy(chunk, 8);
-    chunk.writeUInt32BE(zlib.crc32(chunk.subarray(4, 8 + data.length)), 8 + data.length);
-    return Buffer.concat([base.subarray(0, base.length - 12), chunk, base.subarray(base.length - 12)]);
-  };
-})();
+const png = numberedPngFactory(120);
 
 function folder(name: string, images: number): string {
   const dir = path.join(root, name);
