@@ -521,7 +521,8 @@ async function writeResults(writer: State, input: unknown, env: DistributedMapEn
       : c.result ? { Error: c.result.error, Cause: c.result.cause } : {}),
     RedriveCount: 0,
     RedriveStatus: 'NOT_REDRIVABLE',
-    RedriveStatusReason: 'Execution is SUCCEEDED and cannot be redriven',
+    // [inferred] The reason names the child's own status (an aborted child is not "SUCCEEDED"); redrives are not modelled.
+    RedriveStatusReason: `Execution is ${c.result?.status ?? 'PENDING'} and cannot be redriven`,
     StartDate: new Date(c.startDate).toISOString(),
     StateMachineArn: mapRunArn.replace(':mapRun:', ':stateMachine:').replace(/:[^:]*$/, ''),
     Status: c.result?.status ?? 'PENDING',

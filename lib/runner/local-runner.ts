@@ -15,6 +15,7 @@ import { requirePolicyEngine } from '../iam/engine';
 import { AssemblyStack, CloudAssembly, readCloudAssembly } from './assembly';
 import { publishAssets } from './asset-publishing';
 import { CrossStackRegistry } from './cross-stack';
+import { BusEvent, EventDelivery } from './event-bus';
 import { ExecutionRecord } from './executions';
 import { DeployedDirectory, RunnerIdentities } from './identities';
 import { OFFLINE_ACCOUNT_ID, OFFLINE_PARTITION, OFFLINE_REGION } from './intrinsics';
@@ -105,6 +106,16 @@ export class LocalRunner {
     return [...this.ctx.runtime.scheduler.list()];
   }
 
+  /** Every event put on the default event bus in this session (S3 "Object Created" events, PutEvents entries), oldest first. */
+  busEvents(): readonly BusEvent[] {
+    return [...this.ctx.runtime.eventBus.eventList()];
+  }
+
+  /** Every call of an EventBridge rule's target in this session: the rule, the event, the target, its input and the outcome. */
+  eventDeliveries(): readonly EventDelivery[] {
+    return [...this.ctx.runtime.eventBus.deliveryList()];
+  }
+
   /** SNS and EventBridge calls the state machines made (recorded, not sent). */
   recordedCalls(): readonly RecordedCall[] {
     return this.ctx.runtime.recordedCalls();
@@ -156,14 +167,20 @@ export class LocalRunner {
   async runFor(ms: number): Promise<void> {
     await this.cloud.clock.sleep(ms);
     await this.ctx.runtime.scheduler.idle();
+    await this.ctx.runtime.eventBus.idle();
     await this.cloud.emulator.idle();
     this.ctx.save();
   }
 
   /** Resolves once no execution runs (executions of non-blocking models go on after a deploy). */
   async settle(): Promise<void> {
-    await this.ctx.runtime.scheduler.idle();
-    await this.ctx.runtime.sfn.settle();
+    const { scheduler, eventBus, sfn } = this.ctx.runtime;
+    // Executions put events and events start executions: until all three are quiet.
+    do {
+      await scheduler.idle();
+      await eventBus.idle();
+      await sfn.settle();
+    } while (scheduler.busy || eventBus.busy || sfn.runningCount > 0);
     await this.cloud.emulator.idle();
     this.ctx.save();
   }

@@ -8,11 +8,13 @@
  * not evaluate; stacks in another account or Region than the offline world's; functions that would be invoked (by a
  * custom resource, the CDK Provider framework, a state machine or a schedule) whose runtime is not Node.js, whose code
  * is a container image or an archive, or that live outside the app; SNS-backed custom resources; state machine tasks
- * with no offline service; schedules whose target the local scheduler does not deliver to. A function nothing invokes
+ * with no offline service; schedules and rules whose target the offline world does not deliver to; bucket
+ * notifications other than EventBridge. A function nothing invokes
  * is recorded whatever its runtime.
  */
 import { analyzeDefinition, routeResource } from './asl';
 import { AssemblyStack, CloudAssembly, NestedTemplate } from './assembly';
+import { BUCKET_NOTIFICATIONS_TYPE, UNDELIVERED_NOTIFICATIONS } from './bucket-notifications';
 import { isPlainObject, OFFLINE_ACCOUNT_ID, OFFLINE_REGION } from './intrinsics';
 import { templateProblems } from './limits';
 import { resourceTypeFacts } from './resource-spec';
@@ -186,6 +188,16 @@ function invokedFunctionRefusals(template: CfnTemplate, where: (id: string) => s
     }
   };
   for (const [id, r] of Object.entries(resources)) {
+    if (r.Type === BUCKET_NOTIFICATIONS_TYPE) {
+      // Run natively (bucket-notifications.ts): its Python handler never runs.
+      const config = isPlainObject(r.Properties?.NotificationConfiguration) ? r.Properties.NotificationConfiguration : {};
+      const undelivered = UNDELIVERED_NOTIFICATIONS.filter((k) => Array.isArray(config[k]) && config[k].length > 0);
+      if (undelivered.length > 0) {
+        refuse(id, r.Type, `the bucket notifications ${undelivered.join(', ')} are not delivered offline (EventBridge notifications are)`,
+          'Enable EventBridge on the bucket (eventBridgeEnabled: true) and route its events with a rule instead');
+      }
+      continue;
+    }
     if (CUSTOM(r.Type)) {
       const token = r.Properties?.ServiceToken;
       const ids = referencedIds(token);
@@ -211,6 +223,18 @@ function invokedFunctionRefusals(template: CfnTemplate, where: (id: string) => s
       for (const sm of referencedIds(vars.WAITER_STATE_MACHINE_ARN)) stateMachineFunctions(sm, `the Provider framework of ${where(id)}`);
     } else if (r.Type === 'AWS::StepFunctions::StateMachine') {
       stateMachineFunctions(id, `state machine ${where(id)}`);
+    } else if (r.Type === 'AWS::Events::Rule' && r.Properties?.EventPattern !== undefined) {
+      for (const t of Array.isArray(r.Properties.Targets) ? r.Properties.Targets.filter(isPlainObject) : []) {
+        const arn = t.Arn;
+        const [targetId] = referencedIds(arn);
+        const targetType = targetId ? resources[targetId]?.Type : undefined;
+        const literalOk = typeof arn === 'string' && /^arn:[^:]+:(lambda:[^:]*:[^:]*:function:|states:[^:]*:[^:]*:stateMachine:)/.test(arn);
+        if ((typeof arn === 'string' && !literalOk) || (targetType && targetType !== 'AWS::Lambda::Function' && targetType !== 'AWS::StepFunctions::StateMachine')) {
+          refuse(id, r.Type, `its target ${targetType ? `${targetType} ${targetId}` : String(arn)} is not one the offline event bus delivers to`,
+            'Target a Lambda function or a Step Functions state machine for offline tests');
+        }
+        if (targetId && isFunction(targetId)) invoked.set(targetId, `rule ${where(id)}`);
+      }
     } else if (r.Type === 'AWS::Scheduler::Schedule') {
       const target = isPlainObject(r.Properties?.Target) ? r.Properties.Target : {};
       for (const f of referencedIds(target.Arn)) if (isFunction(f)) invoked.set(f, `schedule ${where(id)}`);

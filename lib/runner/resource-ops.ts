@@ -9,6 +9,7 @@ import * as path from 'node:path';
 
 import { AssemblyStack, CloudAssembly } from './assembly';
 import { findAsset } from './asset-publishing';
+import { BUCKET_NOTIFICATIONS_TYPE, BucketNotificationsHost, runBucketNotifications } from './bucket-notifications';
 import {
   CustomResourceFailed, CustomResourceRequest, CustomResourceResult, invokeCustomResource, newRequestId, stringifyScalars,
 } from './custom-resources';
@@ -122,7 +123,9 @@ export class ResourceOps {
     try {
       const timeoutSeconds = serviceTimeoutOf(props);
       const startedAt = this.ctx.now();
-      const result = await invokeCustomResource(runtime.customResourceHost(), request);
+      const result = type === BUCKET_NOTIFICATIONS_TYPE
+        ? await runBucketNotifications(this.bucketNotificationsHost(), request)
+        : await invokeCustomResource(runtime.customResourceHost(), request);
       // CloudFormation stops waiting after ServiceTimeout, whatever the provider does later.
       if (this.ctx.now() - startedAt > timeoutSeconds * 1000) throw new Error(noResponseMessage(request.RequestId));
       const response = { Status: 'SUCCESS', Reason: '', PhysicalResourceId: result.physicalId, StackId: request.StackId, RequestId: request.RequestId,
@@ -135,6 +138,17 @@ export class ResourceOps {
       }
       throw err;
     }
+  }
+
+  private bucketNotificationsHost(): BucketNotificationsHost {
+    const { ctx } = this;
+    return {
+      world: ctx.world, s3: ctx.s3, partition: OFFLINE_PARTITION,
+      decide: async (roleArn, session, action, resource) => {
+        const caller = ctx.identities.caller(roleArn, session);
+        return (caller ? await ctx.cloud.access.decide(caller, { action, resource }) : undefined)?.message;
+      },
+    };
   }
 
   provisionContext(stackName: string, logicalId: string, source?: Source): ProvisionContext {

@@ -4,7 +4,8 @@
  * emulates then do their part: S3 buckets become buckets in the local S3, Rekognition projects and datasets are created
  * in the emulator, SSM parameters are served, functions and state machines run when called, wait conditions block until
  * signalled, nested stacks are deployed, and IAM roles and policies, bucket policies and KMS keys decide every request
- * (lib/iam), schedules fire (scheduler.ts). Every other type is recorded only. Custom resources are in custom-resources.ts.
+ * (lib/iam), schedules fire (scheduler.ts), rules route events (event-bus.ts). Every other type is recorded only.
+ * Custom resources are in custom-resources.ts.
  */
 
 import { DatasetType, Rekognition } from '@aws-sdk/client-rekognition';
@@ -13,6 +14,7 @@ import { CreateBucketCommand, DeleteBucketCommand, ListObjectsV2Command } from '
 
 import { checkErrorNames } from './asl';
 import { distributedMapProblems } from './distributed-map';
+import { parseEventPattern } from './event-pattern';
 import { isPlainObject } from './intrinsics';
 import { checkLambdaFunction, checkWaitConditionTimeout } from './limits';
 import { ResourceRecord } from './local-state';
@@ -227,6 +229,17 @@ const PROVISIONERS: Record<string, Provisioner> = {
     update: async (ctx, props, record) => ({ physicalId: record.physicalId, attributes: record.attributes,
       extra: { ...record.extra, anchor: checkSchedule(ctx, props, record.physicalId), deletedAfterCompletion: undefined } }),
   },
+  'AWS::Events::Rule': {
+    does: 'routes events of the default bus (S3 Object Created, PutEvents) that match its pattern to its Lambda and Step Functions targets',
+    create: async (_ctx, props, facts) => {
+      checkRule(props);
+      return asIs(facts);
+    },
+    update: async (_ctx, props, record) => {
+      checkRule(props);
+      return { physicalId: record.physicalId, attributes: record.attributes };
+    },
+  },
   'AWS::CDK::Metadata': {
     does: 'the CDK\'s version report, which CloudFormation keeps for the CDK: nothing to do',
     create: async (ctx) => ({ physicalId: `${ctx.stackName}-${ctx.logicalId}-${randomSuffix(12, false)}`, attributes: {} }),
@@ -238,6 +251,11 @@ function checkSchedule(ctx: ProvisionContext, props: Record<string, unknown>, na
   const spec = scheduleSpec(name, props);
   checkTimeZone(spec.timeZone);
   return ctx.now();
+}
+
+/** Refuses what PutRule would (InvalidEventPatternException). */
+function checkRule(props: Record<string, unknown>): void {
+  if (props.EventPattern !== undefined) parseEventPattern(props.EventPattern);
 }
 
 function nestedStacks(ctx: ProvisionContext): NestedStackHost {

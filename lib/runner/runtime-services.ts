@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import type { LocalCloud } from '../emulator/local-cloud';
 import { CustomResourceHost } from './custom-resources';
 import { DeployedWorld } from './deployed-world';
+import { LocalEventBus } from './event-bus';
 import { ExecutionHost, ExecutionRecord, LocalStepFunctions } from './executions';
 import { localServiceRequests, RunnerIdentities } from './identities';
 import { isPlainObject, OFFLINE_ACCOUNT_ID, OFFLINE_PARTITION, OFFLINE_REGION } from './intrinsics';
@@ -39,6 +40,8 @@ export interface RuntimeOptions {
 export class RuntimeServices {
   readonly sfn: LocalStepFunctions;
   readonly scheduler: LocalScheduler;
+  readonly eventBus: LocalEventBus;
+  private unsubscribeS3?: () => void;
   readonly parameters: ParameterStore;
   private readonly calls: RecordedCall[] = [];
   private readonly responses = new Map<string, (body: Record<string, unknown>) => void>();
@@ -69,6 +72,7 @@ export class RuntimeServices {
             const busArn = bus.startsWith('arn:') ? bus : `arn:${OFFLINE_PARTITION}:events:${OFFLINE_REGION}:${OFFLINE_ACCOUNT_ID}:event-bus/${bus}`;
             await this.authorizeTask(execution, 'events:PutEvents', busArn, 'EventBridge.AccessDeniedException', 'AmazonEventBridge');
           }
+          this.putEntries(entries);
         }
         this.calls.push({ service, action, parameters, executionArn: execution.executionArn, at: o.cloud.clock.now() });
       },
@@ -80,6 +84,18 @@ export class RuntimeServices {
       log: (line) => o.log(line),
     };
     this.sfn = new LocalStepFunctions(host);
+    this.eventBus = new LocalEventBus({
+      world: o.world, region: OFFLINE_REGION, accountId: OFFLINE_ACCOUNT_ID, partition: OFFLINE_PARTITION, enforced: o.identities.enforced,
+      now: () => o.cloud.clock.now(),
+      decide: async (roleArn, session, action, resource) => {
+        const caller = o.identities.caller(roleArn, session);
+        return (caller ? await o.cloud.access.decide(caller, { action, resource }) : undefined)?.message;
+      },
+      hold: (work) => (this.time ? this.time.hold(work) : work),
+      invokeFunction: (arn, payload) => this.invokeFunction(arn, payload),
+      startExecution: (arn, input) => this.sfn.start(arn, undefined, input).executionArn,
+      log: (line) => o.log(line),
+    });
     this.scheduler = new LocalScheduler({
       clock: o.cloud.clock,
       world: o.world,
@@ -129,8 +145,8 @@ export class RuntimeServices {
           targetPrefix: 'AWSEvents.', jsonVersion: '1.1', handle: async (op, input) => {
             if (op !== 'PutEvents') throw new LocalServiceError('UnknownOperationException', `EventBridge ${op} is not served offline`);
             this.calls.push({ service: 'events', action: 'putEvents', parameters: input, executionArn: '', at: cloud.clock.now() });
-            const entries = Array.isArray(input.Entries) ? input.Entries : [];
-            return { FailedEntryCount: 0, Entries: entries.map(() => ({ EventId: crypto.randomUUID() })) };
+            const entries = Array.isArray(input.Entries) ? input.Entries.filter(isPlainObject) : [];
+            return { FailedEntryCount: 0, Entries: this.putEntries(entries).map((EventId) => ({ EventId })) };
           },
         },
       ],
@@ -146,6 +162,8 @@ export class RuntimeServices {
     });
     state.servicesPort = this.services.port;
     this.scheduler.sync();
+    this.unsubscribeS3 = cloud.s3.onObjectCreated({ wants: (bucket) => this.eventBus.wantsBucket(bucket),
+      created: (e) => this.eventBus.objectCreated(e) });
     const endpoint = this.services.endpoint;
     this.lambdaHost = new LambdaHost({
       log: this.o.debug,
@@ -175,9 +193,27 @@ export class RuntimeServices {
 
   async close(): Promise<void> {
     this.scheduler.stop();
+    this.unsubscribeS3?.();
     await this.scheduler.idle();
+    await this.eventBus.idle();
     await this.services?.close();
     this.time?.close();
+  }
+
+  /** Events of PutEvents entries: those for the default bus go to its rules; the others are recorded only. Returns the event ids. */
+  private putEntries(entries: readonly Record<string, unknown>[]): string[] {
+    return entries.map((e) => {
+      const bus = String(e.EventBusName ?? 'default');
+      if (bus !== 'default' && !bus.endsWith(':event-bus/default')) return crypto.randomUUID();
+      let detail: unknown;
+      try {
+        detail = JSON.parse(String(e.Detail ?? '{}'));
+      } catch {
+        detail = String(e.Detail);
+      }
+      return this.eventBus.put({ source: String(e.Source ?? ''), detailType: String(e.DetailType ?? ''), detail,
+        resources: Array.isArray(e.Resources) ? e.Resources.map(String) : [] });
+    });
   }
 
   /** Runs a deployed function in-process, as its own role. */

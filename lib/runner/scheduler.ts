@@ -120,6 +120,10 @@ export class LocalScheduler {
   }
 
   /** Resolves once the deliveries under way and the function invocations they started have ended. */
+  get busy(): boolean {
+    return this.pending.size > 0;
+  }
+
   async idle(): Promise<void> {
     while (this.pending.size > 0) await Promise.all([...this.pending]);
   }

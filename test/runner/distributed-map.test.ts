@@ -163,8 +163,10 @@ describe('distributed Map offline', () => {
     expect(refused.cause).toContain('2 of 10 child workflow executions failed');
     // The failed children, with their errors, are in the results even though the state failed.
     const keys = (await listKeys('tolerance-10/')).filter((k) => k.endsWith('FAILED_0.json'));
-    const failed = JSON.parse(await text(keys[0])) as { Error: string; Cause: string; Input: string }[];
+    const failed = JSON.parse(await text(keys[0])) as { Error: string; Cause: string; Input: string; RedriveStatusReason: string }[];
     expect(failed.map((f) => [f.Input, f.Error])).toEqual([['3', 'Poisoned'], ['7', 'Poisoned']]);
+    // Each record says what happened to its child.
+    expect(failed.map((f) => f.RedriveStatusReason)).toEqual(['Execution is FAILED and cannot be redriven', 'Execution is FAILED and cannot be redriven']);
   }, 60_000);
 
   test('run-time limits: a reader that fails is States.ItemReaderFailed (a Catch takes it); an item over MaxInputBytesPerBatch is States.Runtime', async () => {

@@ -19,6 +19,28 @@ export interface FrontOptions {
   readonly log?: (line: string) => void;
   /** Authorizes requests signed with a registered role's key; others pass unchecked. */
   readonly access?: AccessControl;
+  /** Told of each object a request created, in buckets it wants (S3 event notifications). @default - nobody */
+  readonly objectCreated?: ObjectCreatedListener;
+}
+
+/** An object a request created (PutObject, CopyObject, CompleteMultipartUpload), as S3's event notifications tell it. */
+export interface ObjectCreated {
+  readonly bucket: string;
+  readonly key: string;
+  readonly size: number;
+  readonly etag: string;
+  readonly reason: 'PutObject' | 'CopyObject' | 'CompleteMultipartUpload';
+  readonly requestId: string;
+  /** Increases with each write to a key (S3's `sequencer`: hex, compared after padding). */
+  readonly sequencer: string;
+  readonly sourceIp: string;
+}
+
+export interface ObjectCreatedListener {
+  /** Whether writes to this bucket are reported (each report costs a HEAD of the object). */
+  wants(bucket: string): boolean;
+  /** Called when the write succeeded, before its client gets the answer; resolves once the object's size and ETag are known. */
+  created(event: Promise<ObjectCreated | undefined>): void;
 }
 
 export interface Front {
@@ -187,6 +209,7 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse, options: Fr
     }
     res.writeHead(up.statusCode ?? 502, withoutHopByHop(up.headers));
     pipeline(up, res, () => undefined);
+    if (up.statusCode === 200) reportCreated(req, path, options, agent, up.headers['x-amz-request-id']);
   });
   const fail = (code: string, message: string, status: number): void => {
     upstream.destroy();
@@ -203,6 +226,43 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse, options: Fr
   } else {
     pipeline(req, upstream, () => undefined);
   }
+}
+
+let sequence = 0;
+
+/** After a successful write that creates an object in a bucket the listener wants: a HEAD for its size and ETag, then the report. */
+function reportCreated(req: http.IncomingMessage, path: string, options: FrontOptions, agent: http.Agent,
+  upstreamRequestId: string | string[] | undefined): void {
+  const listener = options.objectCreated;
+  if (!listener) return;
+  const url = new URL(path, 'http://127.0.0.1');
+  const [bucket, ...rest] = url.pathname.split('/').slice(1);
+  const key = decodeURIComponent(rest.join('/'));
+  if (!bucket || !key || !listener.wants(bucket)) return;
+  const params = [...url.searchParams.keys()];
+  let reason: ObjectCreated['reason'];
+  if (req.method === 'PUT' && !params.some((k) => ['uploadId', 'partNumber', 'tagging', 'acl', 'retention', 'legal-hold'].includes(k))) {
+    reason = req.headers['x-amz-copy-source'] === undefined ? 'PutObject' : 'CopyObject';
+  } else if (req.method === 'POST' && params.includes('uploadId')) {
+    reason = 'CompleteMultipartUpload';
+  } else {
+    return;
+  }
+  const requestId = typeof upstreamRequestId === 'string' ? upstreamRequestId : randomUUID();
+  const sourceIp = (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+  // Told at once (before the writer sees the answer), so nothing can wait for the bus before it knows; the HEAD (for
+  // size and ETag) is an HTTP request in flight, so a driver of virtual time waits for it.
+  listener.created(new Promise<ObjectCreated | undefined>((resolve) => {
+    const head = http.request({ host: '127.0.0.1', port: options.backendPort, method: 'HEAD', path: url.pathname, agent }, (up) => {
+      up.resume();
+      if (up.statusCode !== 200) return resolve(undefined);
+      sequence += 1;
+      resolve({ bucket, key, size: Number(up.headers['content-length'] ?? 0), etag: unquote(String(up.headers.etag ?? '')), reason,
+        requestId, sequencer: sequence.toString(16).toUpperCase().padStart(18, '0'), sourceIp });
+    });
+    head.on('error', () => resolve(undefined));
+    head.end();
+  }));
 }
 
 const putLocks = new Map<string, Promise<void>>();

@@ -6,9 +6,10 @@ import { S3Client } from '@aws-sdk/client-s3';
 
 import { AccessControl } from '../../iam/world';
 import { Backend, startBackend } from './backend';
-import { Front, S3RVER_ACCESS_KEY, startFront } from './front';
+import { Front, ObjectCreated, ObjectCreatedListener, S3RVER_ACCESS_KEY, startFront } from './front';
 
 export { AwsChunkedDecoder, decodedRequestHeaders, isAwsChunked } from './aws-chunked';
+export type { ObjectCreated, ObjectCreatedListener } from './front';
 export { resolveRange, S3RVER_ACCESS_KEY } from './front';
 
 export interface LocalS3Options {
@@ -32,6 +33,8 @@ export interface LocalS3 {
   readonly directory: string;
   /** A client for this server (path-style, region us-east-1, any credentials work). */
   client(): S3Client;
+  /** Reports objects created in the buckets the listener wants (the offline runner's S3 event notifications); returns the unsubscribe. */
+  onObjectCreated(listener: ObjectCreatedListener): () => void;
   stop(): Promise<void>;
 }
 
@@ -46,9 +49,15 @@ export async function startLocalS3(options: LocalS3Options = {}): Promise<LocalS
   fs.mkdirSync(directory, { recursive: true });
   let backend: Backend | undefined;
   let front: Front;
+  const listeners = new Set<ObjectCreatedListener>();
   try {
     backend = await startBackend(directory, options.buckets ?? []);
-    front = await startFront({ port: options.port ?? 0, backendPort: backend.port, log: options.log, access: options.access });
+    front = await startFront({ port: options.port ?? 0, backendPort: backend.port, log: options.log, access: options.access, objectCreated: {
+      wants: (bucket) => [...listeners].some((l) => l.wants(bucket)),
+      created: (event: Promise<ObjectCreated | undefined>) => {
+        for (const l of listeners) l.created(event);
+      },
+    } });
   } catch (err) {
     await backend?.stop();
     if (ownDirectory) fs.rmSync(directory, { recursive: true, force: true });
@@ -67,6 +76,10 @@ export async function startLocalS3(options: LocalS3Options = {}): Promise<LocalS
       forcePathStyle: true,
       credentials: { accessKeyId: S3RVER_ACCESS_KEY, secretAccessKey: S3RVER_ACCESS_KEY },
     }),
+    onObjectCreated: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     stop: () => {
       stopped ??= (async () => {
         await frontServer.close();
