@@ -1,6 +1,6 @@
 /**
- * `npm run build && npm run bench:batch [-- --images N]` (default 20000): BatchAnalysis deployed by the offline runner
- * (IAM enforced) against the emulator, on the virtual clock.
+ * `npm run build && npm run bench:batch [-- --images N] [--tps 3,10,40]` (default 20000 images; `--images 200` is a
+ * smoke run): BatchAnalysis deployed by the offline runner (IAM enforced) against the emulator, on the virtual clock.
  * 1. Throughput: N images (64x64 PNGs) through the Distributed Map against models of 3, 10 and 40 TPS (one project
  *    each, 200 ms per call), with the construct's defaults (50 images per batch, 4 batches per inference unit). Per
  *    capacity: images analysed and lost, refusals seen and retried, DetectCustomLabels calls per image, the Map's
@@ -35,7 +35,7 @@ const IMAGES = 'bench-batch-images';
 const RESULTS = 'bench-batch-results';
 const STACK = 'BenchBatch';
 const LATENCY_MS = 200;
-const CAPACITIES = [3, 10, 40];
+const DEFAULT_CAPACITIES = [3, 10, 40];
 /** The idle-cost model's capacity (its bursts are short either way). */
 const IDLE_TPS = 10;
 const STOP_WHEN_IDLE_MIN = 15;
@@ -46,6 +46,15 @@ const project = (tps: number): string => `bench-tps-${tps}`;
 const IDLE_PROJECT = 'bench-idle';
 const BASELINE_PROJECT = 'bench-baseline';
 const minutes = (ms: number): number => ms / 60_000;
+
+/** `--tps 3,10`: the capacities to measure. */
+function capacitiesArg(): number[] {
+  const at = process.argv.indexOf('--tps');
+  if (at < 0) return DEFAULT_CAPACITIES;
+  const list = (process.argv[at + 1] ?? '').split(',').map(Number);
+  if (list.length === 0 || list.some((n) => !(n > 0))) throw new Error(`--tps must be a list of capacities like 3,10,40, got: ${process.argv[at + 1]}`);
+  return list;
+}
 
 function argValue(name: string, fallback: number): number {
   const at = process.argv.indexOf(name);
@@ -87,13 +96,13 @@ async function runBytes(client: S3Client, prefix: string): Promise<{ results: nu
   return out;
 }
 
-function synth(outdir: string, versions: Record<string, string>): string {
+function synth(outdir: string, versions: Record<string, string>, capacities: readonly number[]): string {
   const app = new App({ outdir });
   const stack = new Stack(app, STACK, { env: { region: 'us-east-1' } });
   const images = s3.Bucket.fromBucketName(stack, 'Images', IMAGES);
   const results = s3.Bucket.fromBucketName(stack, 'Results', RESULTS);
   // The construct's defaults (imagesPerBatch 50, stopWhenIdle 15 min, one inference unit): they are what is measured.
-  for (const tps of CAPACITIES) {
+  for (const tps of capacities) {
     new BatchAnalysis(stack, `Tps${tps}`, {
       model: CustomLabelsModel.fromVersionArn(stack, `Model${tps}`, versions[project(tps)]),
       input: { bucket: images, prefix: 'images/' },
@@ -171,6 +180,7 @@ function hourlyCheck(bursts: ReadonlyArray<{ servingFrom: number; mapEnd: number
 async function main(): Promise<number> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const images = argValue('--images', 20_000);
+  const capacities = capacitiesArg();
   // 500 a burst, fewer for a smoke run.
   const burstImages = Math.min(500, Math.ceil(images / 4));
   const started = Date.now();
@@ -185,7 +195,7 @@ async function main(): Promise<number> {
   const cloud = await startLocalCloud({
     timeScale: 0, tempRoot, buckets: [IMAGES, RESULTS], quotas: { concurrentTrainings: 10 },
     modelCapacity: [
-      ...CAPACITIES.map((tps) => ({ projectName: project(tps), tpsPerInferenceUnit: tps, latencyMs: LATENCY_MS })),
+      ...capacities.map((tps) => ({ projectName: project(tps), tpsPerInferenceUnit: tps, latencyMs: LATENCY_MS })),
       { projectName: IDLE_PROJECT, tpsPerInferenceUnit: IDLE_TPS, latencyMs: LATENCY_MS },
       { projectName: BASELINE_PROJECT, tpsPerInferenceUnit: 1_000_000 },
     ],
@@ -238,7 +248,7 @@ async function main(): Promise<number> {
     };
     await admin.send(new PutObjectCommand({ Bucket: IMAGES, Key: 'training/train.manifest', Body: await manifest('training/train/') }));
     await admin.send(new PutObjectCommand({ Bucket: IMAGES, Key: 'training/test.manifest', Body: await manifest('training/test/') }));
-    const projects = [...CAPACITIES.map(project), IDLE_PROJECT, BASELINE_PROJECT];
+    const projects = [...capacities.map(project), IDLE_PROJECT, BASELINE_PROJECT];
     for (const name of projects) {
       const projectArn = (await rekognition.createProject({ ProjectName: name })).ProjectArn!;
       for (const type of ['TRAIN', 'TEST'] as const) {
@@ -262,7 +272,7 @@ async function main(): Promise<number> {
     console.error(`setup: ${images} + ${burstImages} images uploaded in ${((Date.now() - uploadStart) / 1000).toFixed(1)} s`);
 
     const deployStart = Date.now();
-    await runner.deploy(synth(path.join(dir, 'cdk.out'), versions));
+    await runner.deploy(synth(path.join(dir, 'cdk.out'), versions, capacities));
     await runner.settle();
     console.error(`setup: synth and deploy in ${((Date.now() - deployStart) / 1000).toFixed(1)} s`);
     const sfn = new SFNClient({ endpoint: runner.servicesEndpoint, region: 'us-east-1', credentials });
@@ -296,7 +306,7 @@ async function main(): Promise<number> {
 
     // 1. Throughput.
     const rows: ThroughputRow[] = [];
-    for (const tps of CAPACITIES) {
+    for (const tps of capacities) {
       const from = answers.length;
       const mapFrom = mapCalls.length;
       const r = await run(machineOf(`Tps${tps}`));
@@ -384,7 +394,8 @@ async function main(): Promise<number> {
       + `${b.resultFiles} results files; the Map's ResultWriter files ${b.mapResultBytes} B in all (${(b.mapResultBytes / b.resultFiles).toFixed(0)} B a batch)`);
     console.log(`Idle cost: two bursts of ${burstImages} images ${BURST_GAP_MIN} virtual minutes apart, ${IDLE_TPS} TPS, stopWhenIdle ${STOP_WHEN_IDLE_MIN} min`);
     for (const b of bursts) {
-      console.log(`burst ${b.burst} at ${b.startedAtMin} min: ${b.modelStarts} start(s), serving from ${b.servingFromMin} min, Map ended ${b.mapEndMin} min, `
+      console.log(`burst ${b.burst} at ${b.startedAtMin} min: ${b.modelStarts} start(s), serving from ${b.servingFromMin} min, Map ended ${b.mapEndMin} min `
+        + `(${new Date(b.mapEnd).toISOString().slice(11, 16)} UTC on the virtual clock), `
         + `running after it ${b.runningAfterMapMin} min (<= ${STOP_WHEN_IDLE_MIN + 1}), ${b.iuHours} IU-hours`);
     }
     console.log('design                                                  IU-hours  dollars  model starts');
