@@ -160,6 +160,8 @@ export interface BatchSummary {
   /** Images of batches that failed as a whole (beyond the tolerated failures' retries): listed in `unprocessedImages`. */
   readonly unprocessed: number;
   readonly unprocessedImages: string[];
+  /** Batches of images that failed as a whole, by the error they failed with (e.g. ModelNotAvailable: the model was stopped). */
+  readonly failedBatches: Record<string, number>;
   /** Calls refused for throughput and retried. */
   readonly throttled: number;
   /** Analysed images per label (the label with the highest confidence of each image). */

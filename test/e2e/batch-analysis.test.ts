@@ -17,7 +17,7 @@ import { BatchSummary, ImageResult } from '../../lib/batch/contracts';
 import { BatchAnalysis, CustomLabelsModel } from '../../lib/index';
 import { selectForReview } from '../../lib/manifest/feedback';
 import { classificationSamples } from '../../lib/samples/shapes';
-import { openSession, Session, STACK_NAME, tempDir } from './helpers';
+import { openSession, rekognitionOperations, Session, STACK_NAME, tempDir } from './helpers';
 
 const IMAGES = 'e2e-batch-images';
 const RESULTS = 'e2e-batch-results';
@@ -176,6 +176,66 @@ describe('BatchAnalysis offline under IAM enforcement', () => {
     session.cloud.clock.advance(5 * 60_000);
     await session.cloud.emulator.idle();
     expect(await status()).toBe('STOPPED');
+    expect(session.cloud.emulator.usage().running).toEqual([]);
+  });
+
+  test('faults: a model stopped by hand mid-batch is not restarted; the run fails with every image accounted for, the lease released', async () => {
+    const keys = (await admin().send(new ListObjectsV2Command({ Bucket: IMAGES, Prefix: 'incoming/' }))).Contents!.map((o) => o.Key!);
+    const opsBefore = rekognitionOperations(session.requests).length;
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: machineArn, input: '{}' }));
+    const name = executionArn!.split(':').pop()!;
+    // Virtual time passes until the Map has analysed some images, then the model is stopped by hand.
+    const detected = (): number => rekognitionOperations(session.requests).slice(opsBefore).filter((op) => op === 'DetectCustomLabels').length;
+    for (let i = 0; i < 600 && detected() < 4; i++) await session.runner.runFor(1000);
+    expect(detected()).toBeGreaterThanOrEqual(4);
+    await session.rekognition.stopProjectVersion({ ProjectVersionArn: versionArn });
+    await session.runner.settle();
+
+    const done = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    // The Map fails as a whole (no batch failure is tolerated); the summary names why its batches failed.
+    expect([done.status, done.error]).toEqual(['FAILED', 'States.ExceedToleratedFailureThreshold']);
+    const ops = rekognitionOperations(session.requests).slice(opsBefore);
+    expect(ops.filter((op) => op === 'StartProjectVersion')).toHaveLength(1);
+    // Only the hand's stop: the idle stop found the model stopped already.
+    expect(ops.filter((op) => op === 'StopProjectVersion')).toHaveLength(1);
+    // Every image is in the summary, analysed or unprocessed, exactly once.
+    const summary = JSON.parse(await text(RESULTS, `results/runs/${name}/summary.json`)) as BatchSummary;
+    expect(summary.images).toBe(keys.length);
+    expect(summary.analysed + summary.failed + summary.unprocessed).toBe(keys.length);
+    expect(summary.unprocessed).toBeGreaterThan(0);
+    // The batch that met the stopped model failed with ModelNotAvailable (the Map then aborted the others in flight).
+    expect(summary.failedBatches.ModelNotAvailable).toBeGreaterThanOrEqual(1);
+    const listed = await admin().send(new ListObjectsV2Command({ Bucket: RESULTS, Prefix: `results/runs/${name}/images/` }));
+    const analysed: string[] = [];
+    for (const o of listed.Contents ?? []) analysed.push(...(await text(RESULTS, o.Key!)).trimEnd().split('\n').map((l) => (JSON.parse(l) as ImageResult).image));
+    expect([...analysed, ...summary.unprocessedImages].sort()).toEqual(keys.map((k) => `s3://${IMAGES}/${k}`).sort());
+    session.cloud.clock.advance(5 * 60_000);
+    await session.cloud.emulator.idle();
+    expect(await status()).toBe('STOPPED');
+    expect(session.cloud.emulator.usage().running).toEqual([]);
+    const leases = await admin().send(new ListObjectsV2Command({ Bucket: RESULTS, Prefix: 'results/leases/' }));
+    expect(JSON.parse(await text(RESULTS, leases.Contents![0].Key!))).toMatchObject({ holders: {}, startedByLease: false });
+  });
+
+  test('two overlapping batches share one start and one stop', async () => {
+    const opsBefore = rekognitionOperations(session.requests).length;
+    const start = async (): Promise<string> =>
+      (await sfn.send(new StartExecutionCommand({ stateMachineArn: machineArn, input: '{}' }))).executionArn!;
+    const first = await start();
+    // The second starts while the first waits for the model to start.
+    await session.runner.runFor(20_000);
+    const second = await start();
+    await session.runner.settle();
+    for (const arn of [first, second]) {
+      const done = await sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+      expect([done.status, done.error]).toEqual(['SUCCEEDED', undefined]);
+      expect(JSON.parse(done.output!)).toMatchObject({ unprocessed: 0, failed: 1 });
+    }
+    const ops = rekognitionOperations(session.requests).slice(opsBefore);
+    expect(ops.filter((op) => op === 'StartProjectVersion')).toHaveLength(1);
+    expect(ops.filter((op) => op === 'StopProjectVersion')).toHaveLength(1);
+    session.cloud.clock.advance(5 * 60_000);
+    await session.cloud.emulator.idle();
     expect(session.cloud.emulator.usage().running).toEqual([]);
   });
 
