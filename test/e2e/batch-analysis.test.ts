@@ -10,8 +10,9 @@ import * as path from 'node:path';
 
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack, TimeZone } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 
 import { BatchSummary, ImageResult } from '../../lib/batch/contracts';
 import { BatchAnalysis, CustomLabelsModel } from '../../lib/index';
@@ -24,7 +25,7 @@ const RESULTS = 'e2e-batch-results';
 const PROJECT = 'batch-shapes';
 const STOP_WHEN_IDLE_MIN = 15;
 
-function synth(outdir: string, versionArn: string): string {
+function synth(outdir: string, versionArn: string, schedule?: scheduler.ScheduleExpression): string {
   fs.rmSync(outdir, { recursive: true, force: true });
   const app = new App({ outdir });
   const stack = new Stack(app, STACK_NAME, { env: { region: 'us-east-1' } });
@@ -35,6 +36,7 @@ function synth(outdir: string, versionArn: string): string {
     stopWhenIdle: Duration.minutes(STOP_WHEN_IDLE_MIN),
     imagesPerBatch: 10,
     toleratedFailurePercentage: 0,
+    schedule,
   });
   app.synth();
   return outdir;
@@ -237,6 +239,38 @@ describe('BatchAnalysis offline under IAM enforcement', () => {
     session.cloud.clock.advance(5 * 60_000);
     await session.cloud.emulator.idle();
     expect(session.cloud.emulator.usage().running).toEqual([]);
+  });
+
+  test('a schedule in a time zone starts runs at its times: 03:00 in Berlin, one run a day, each analysing the prefix', async () => {
+    await session.runner.deploy(synth(path.join(dir, 'cdk.out'), versionArn,
+      scheduler.ScheduleExpression.cron({ hour: '3', minute: '0', timeZone: TimeZone.EUROPE_BERLIN })));
+    await session.runner.settle();
+    const keys = (await admin().send(new ListObjectsV2Command({ Bucket: IMAGES, Prefix: 'incoming/' }))).Contents!.map((o) => o.Key!);
+    const ours = () => session.runner.scheduleInvocations().filter((i) => i.target === machineArn);
+    expect(ours()).toEqual([]);
+    const berlin = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    const days = new Set<string>();
+    // Two days of virtual time: two runs.
+    await session.runner.runFor(48 * 3600_000);
+    await session.runner.settle();
+    const fired = ours();
+    expect(fired).toHaveLength(2);
+    for (const f of fired) {
+      expect([f.outcome, f.error]).toEqual(['SUCCEEDED', undefined]);
+      expect(berlin.format(new Date(f.scheduledAt))).toBe('03:00:00');
+      expect(f.at).toBe(f.scheduledAt);
+      days.add(new Date(f.scheduledAt).toISOString().slice(0, 10));
+      const done = await sfn.send(new DescribeExecutionCommand({ executionArn: f.executionArn }));
+      expect([done.status, done.error]).toEqual(['SUCCEEDED', undefined]);
+      expect(JSON.parse(done.output!)).toMatchObject({ images: keys.length, unprocessed: 0 });
+    }
+    expect(days.size).toBe(2);
+    expect(session.cloud.emulator.usage().running).toEqual([]);
+    // Back to on demand only: the redeploy deletes the schedule, and it fires no more.
+    await session.runner.deploy(synth(path.join(dir, 'cdk.out'), versionArn));
+    await session.runner.runFor(24 * 3600_000);
+    await session.runner.settle();
+    expect(ours()).toHaveLength(2);
   });
 
   test('faults: a start that FAILs fails the run with the service\'s status, and the lease is released', async () => {
