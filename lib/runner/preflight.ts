@@ -8,7 +8,8 @@
  * not evaluate; stacks in another account or Region than the offline world's; functions that would be invoked (by a
  * custom resource, the CDK Provider framework, a state machine or a schedule) whose runtime is not Node.js, whose code
  * is a container image or an archive, or that live outside the app; SNS-backed custom resources; state machine tasks
- * with no offline service; schedules whose target the local scheduler does not deliver to. A function nothing invokes is recorded whatever its runtime.
+ * with no offline service; schedules whose target the local scheduler does not deliver to. A function nothing invokes
+ * is recorded whatever its runtime.
  */
 import { analyzeDefinition, routeResource } from './asl';
 import { AssemblyStack, CloudAssembly, NestedTemplate } from './assembly';
