@@ -20,6 +20,10 @@ import { selectForReview } from '../../lib/manifest/feedback';
 import { classificationSamples } from '../../lib/samples/shapes';
 import { openSession, rekognitionOperations, Session, STACK_NAME, tempDir } from './helpers';
 
+// aws-cdk-lib's built-in CloudFormation validation (a WebAssembly engine) takes seconds per synth and only warns: skipped
+// here (cdk-nag still runs where a test asks for it).
+process.env.CDK_VALIDATION = 'false';
+
 const IMAGES = 'e2e-batch-images';
 const RESULTS = 'e2e-batch-results';
 const PROJECT = 'batch-shapes';
