@@ -169,15 +169,8 @@ export function writePack(out: string, entries: readonly PackObject[]): void {
       const local = Buffer.alloc(30);
       local.writeUInt32LE(0x04034b50, 0);
       local.writeUInt16LE(20, 4); // version needed: sizes fit 32 bits, so no ZIP64 field here
-      local.writeUInt16LE(UTF8, 6);
-      local.writeUInt16LE(0, 8); // stored
-      local.writeUInt16LE(DOS_TIME, 10);
-      local.writeUInt16LE(DOS_DATE, 12);
-      local.writeUInt32LE(crc, 14);
-      local.writeUInt32LE(data.length, 18);
-      local.writeUInt32LE(data.length, 22);
-      local.writeUInt16LE(name.length, 26);
-      local.writeUInt16LE(0, 28);
+      sharedFields(local, 6, crc, data.length, name.length);
+      local.writeUInt16LE(0, 28); // no extra field
       const headerOffset = offset;
       write(local);
       write(name);
@@ -188,14 +181,7 @@ export function writePack(out: string, entries: readonly PackObject[]): void {
       record.writeUInt32LE(0x02014b50, 0);
       record.writeUInt16LE(MADE_BY, 4);
       record.writeUInt16LE(zip64 ? 45 : 20, 6);
-      record.writeUInt16LE(UTF8, 8);
-      record.writeUInt16LE(0, 10);
-      record.writeUInt16LE(DOS_TIME, 12);
-      record.writeUInt16LE(DOS_DATE, 14);
-      record.writeUInt32LE(crc, 16);
-      record.writeUInt32LE(data.length, 20);
-      record.writeUInt32LE(data.length, 24);
-      record.writeUInt16LE(name.length, 28);
+      sharedFields(record, 8, crc, data.length, name.length);
       record.writeUInt16LE(zip64 ? 12 : 0, 30);
       record.writeUInt16LE(0, 32); // comment
       record.writeUInt16LE(0, 34); // disk
@@ -252,6 +238,21 @@ export function writePack(out: string, entries: readonly PackObject[]): void {
     fs.rmSync(tmp, { force: true });
     throw new Error(`writing the image pack ${out} failed: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/**
+ * The fields a local header (from byte 6) and its central directory record (from byte 8) share, in the same order:
+ * flags (UTF-8 names), method (stored), DOS time and date, CRC-32, compressed and uncompressed size, name length.
+ */
+function sharedFields(b: Buffer, at: number, crc: number, size: number, nameLength: number): void {
+  b.writeUInt16LE(UTF8, at);
+  b.writeUInt16LE(0, at + 2); // stored
+  b.writeUInt16LE(DOS_TIME, at + 4);
+  b.writeUInt16LE(DOS_DATE, at + 6);
+  b.writeUInt32LE(crc, at + 8);
+  b.writeUInt32LE(size, at + 12);
+  b.writeUInt32LE(size, at + 16);
+  b.writeUInt16LE(nameLength, at + 20);
 }
 
 let CRC_TABLE: number[] | undefined;
