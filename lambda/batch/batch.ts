@@ -225,6 +225,12 @@ export async function analyse(input: AnalyseBatchInput, items: readonly Item[], 
         results.set(job.key, { image, modelVersion: input.versionArn, error: { code: name, message: (e as Error).message } });
         return;
       }
+      // The model stopped serving mid-run (someone stopped it): the batch fails as a whole, its images unprocessed. The
+      // run does not start the model again: a stop by hand is a decision about cost, not a fault to heal.
+      if (name === 'ResourceNotReadyException') {
+        throw new BatchError(MODEL_ERROR, `The model version ${input.versionArn} stopped serving during the run (${(e as Error).message}); `
+          + 'the batch does not restart a model someone stopped');
+      }
       if (!THROUGHPUT_ERRORS.includes(name)) throw e;
       throttled++;
       window = Math.max(1, window / 2);
@@ -338,16 +344,18 @@ export async function summarise(runId: string, versionArn: string, settings: Bat
   // Batches that failed as a whole (beyond their retries) or never ran (the Map stopped): their images come from the
   // ResultWriter's FAILED and PENDING files; the SUCCEEDED ones count the throughput refusals that were retried.
   const unprocessed: string[] = [];
+  const failedBatches: Record<string, number> = {};
   let throttled = 0;
   for (const key of await listKeys(clients, bucket, `${run}${MAP_FOLDER}`)) {
     const group = /\/(SUCCEEDED|FAILED|PENDING)_\d+\.json$/.exec(key)?.[1];
     if (!group) continue;
-    const records = JSON.parse(await text(clients, bucket, key)) as Array<{ Input?: string; Output?: string }>;
+    const records = JSON.parse(await text(clients, bucket, key)) as Array<{ Input?: string; Output?: string; Error?: string }>;
     for (const rec of records) {
       if (group === 'SUCCEEDED') {
         throttled += (JSON.parse(rec.Output ?? '{}') as Partial<AnalyseResult>).throttled ?? 0;
         continue;
       }
+      if (group === 'FAILED') failedBatches[rec.Error ?? 'Unknown'] = (failedBatches[rec.Error ?? 'Unknown'] ?? 0) + 1;
       const input = JSON.parse(rec.Input ?? '{}') as { Items?: Item[]; BatchInput?: AnalyseBatchInput };
       for (const item of input.Items ?? []) {
         const image = `s3://${input.BatchInput?.inputBucket ?? ''}/${item.Key}`;
@@ -376,7 +384,7 @@ export async function summarise(runId: string, versionArn: string, settings: Bat
   const failed = byImage.size - analysed;
   const summary: BatchSummary = {
     runId, modelVersion: versionArn, images: byImage.size + unprocessed.length, analysed, failed, failures,
-    unprocessed: unprocessed.length, unprocessedImages: unprocessed.slice(0, 1000), throttled, labels,
+    unprocessed: unprocessed.length, unprocessedImages: unprocessed.slice(0, 1000), failedBatches, throttled, labels,
     resultsPrefix: `s3://${bucket}/${run}${IMAGES_FOLDER}`, predictionsManifest: `s3://${bucket}/${predictionsKey}`,
   };
   await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${run}${SUMMARY_FILE}`, Body: JSON.stringify(summary, null, 2),

@@ -1,4 +1,6 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -13,7 +15,7 @@ import { secureBucket } from '../shared/buckets';
 import { HandlerFunction } from '../shared/function';
 import { acknowledgeWildcardResources } from '../shared/nag';
 import { describeValue, PropValidator } from '../shared/validation';
-import { MAP_FOLDER, MODEL_ERROR, RUNS_PREFIX, THROUGHPUT_ERROR } from './contracts';
+import { MAP_FOLDER, MODEL_ERROR, RUNS_PREFIX, THROUGHPUT_ERROR, WINDOWS_PREFIX } from './contracts';
 
 /** Where the images are. */
 export interface BatchAnalysisInput {
@@ -58,6 +60,25 @@ export interface BatchAnalysisProps {
    * @default Duration.hours(24)
    */
   readonly leaseDuration?: Duration;
+  /**
+   * Also start a run on this schedule (EventBridge Scheduler, as a role that may only start this state machine). The
+   * expression carries its time zone: `ScheduleExpression.cron({ hour: '2', minute: '0', timeZone: TimeZone.EUROPE_BERLIN })`.
+   * @default - no schedule: runs start on demand (and on uploads with `analyseUploads`)
+   */
+  readonly schedule?: scheduler.ScheduleExpression;
+  /**
+   * Analyse images as they are uploaded under the input prefix: uploads are collected for `batchWindow`, then one run
+   * analyses exactly the images uploaded in that window (not the whole prefix). Turns on the input bucket's
+   * EventBridge notifications (`enableEventBridgeNotification()`); for a bucket imported by name this synthesizes
+   * CDK's `Custom::S3BucketNotifications` resource, which replaces the bucket's whole notification configuration.
+   * @default false
+   */
+  readonly analyseUploads?: boolean;
+  /**
+   * With `analyseUploads`: how long a window collects uploads, from the first upload that opens it (1 minute to 24 hours).
+   * @default Duration.minutes(15)
+   */
+  readonly batchWindow?: Duration;
 }
 
 const PREFIX = /^([A-Za-z0-9!_.*'()=-]+\/)*$/;
@@ -96,6 +117,7 @@ export class BatchAnalysis extends Construct {
     const outputPrefix = props.output?.prefix ?? '';
     const stopWhenIdle = props.stopWhenIdle ?? Duration.minutes(15);
     const lease = props.leaseDuration ?? Duration.hours(24);
+    const batchWindow = props.batchWindow ?? Duration.minutes(15);
     const isServing = props.model instanceof CustomLabelsModel;
     const isImported = props.model instanceof ImportedModelVersion;
     new PropValidator()
@@ -113,6 +135,10 @@ export class BatchAnalysis extends Construct {
       .integer('maxInferenceUnits', props.maxInferenceUnits, props.minInferenceUnits ?? 1)
       .check(stopWhenIdle.toSeconds() <= 24 * 3600, `stopWhenIdle must be at most 24 hours, got: ${stopWhenIdle.toHumanString()}`)
       .check(lease.toSeconds() >= 3600, `leaseDuration must be at least 1 hour, got: ${lease.toHumanString()}`)
+      .check(props.batchWindow === undefined || props.analyseUploads === true, `batchWindow applies only with analyseUploads: true, got: ${
+        props.batchWindow?.toHumanString()} with analyseUploads: ${describeValue(props.analyseUploads)}`)
+      .check(batchWindow.toSeconds() >= 60 && batchWindow.toSeconds() <= 24 * 3600, `batchWindow must be from 1 minute to 24 hours, got: ${
+        batchWindow.toHumanString()}`)
       .throwIfAny(this);
 
     this.outputBucket = props.output?.bucket ?? secureBucket(this, 'OutputBucket');
@@ -175,10 +201,10 @@ export class BatchAnalysis extends Construct {
       }
       : { Type: 'Pass', Result: { versionArn }, ResultPath: '$.model', Next: 'Acquire' };
     // The Map's ResultWriter writes under runs/<run>/map/; the summary reads its failed and pending batches from there.
-    const map = {
+    const mapOver = (label: string, itemReader: Record<string, unknown>) => ({
       Type: 'Map',
-      Label: 'Images',
-      ItemReader: { Resource: 'arn:aws:states:::s3:listObjectsV2', Parameters: { Bucket: props.input.bucket.bucketName, Prefix: inputPrefix } },
+      Label: label,
+      ItemReader: itemReader,
       ItemBatcher: {
         MaxItemsPerBatch: props.imagesPerBatch ?? 50,
         BatchInput: { 'versionArn.$': '$.model.versionArn', 'runId.$': '$$.Execution.Name', 'inputBucket': props.input.bucket.bucketName },
@@ -210,17 +236,31 @@ export class BatchAnalysis extends Construct {
       ResultPath: '$.map',
       Next: 'Summarise',
       ...onError('SummariseAfterFailure'),
-    };
+    });
+    const uploads = props.analyseUploads === true;
+    // An upload window's run: wait for the window to close, take its uploads (see collect in lambda/batch/windows.ts),
+    // end at once when there are none (the model is not started), else analyse exactly those images.
+    const uploadStates = uploads ? {
+      'Trigger?': { Type: 'Choice', Choices: [{ Variable: '$.window', IsPresent: true, Next: 'WaitForUploads' }], Default: 'ResolveVersion' },
+      'WaitForUploads': { Type: 'Wait', SecondsPath: '$.window.waitSeconds', Next: 'CollectUploads' },
+      'CollectUploads': invoke({ 'action': 'collect', 'holder.$': '$$.Execution.Name' }, '$.collected', 'Uploads?', onError('Failed')),
+      'Uploads?': { Type: 'Choice', Choices: [{ Variable: '$.collected.value.images', NumericEquals: 0, Next: 'NoUploads' }], Default: 'ResolveVersion' },
+      'NoUploads': { Type: 'Succeed', OutputPath: '$.collected.value' },
+      'WhichImages?': { Type: 'Choice', Choices: [{ Variable: '$.collected', IsPresent: true, Next: 'AnalyseUploads' }], Default: 'Analyse' },
+      'AnalyseUploads': mapOver('Uploads', { Resource: 'arn:aws:states:::s3:getObject', ReaderConfig: { InputType: 'JSON' },
+        Parameters: { 'Bucket': this.outputBucket.bucketName, 'Key.$': '$.collected.value.itemsKey' } }),
+    } : {};
     const definition = {
       Comment: 'Batch analysis with Rekognition Custom Labels (cdk-rekognition-custom-labels): lease, start, Distributed Map, summary, stop',
-      StartAt: 'ResolveVersion',
+      StartAt: uploads ? 'Trigger?' : 'ResolveVersion',
       States: {
+        ...uploadStates,
         ResolveVersion: resolveVersion,
         Acquire: invoke({ action: 'acquire', ...run }, '$.lease', 'ModelReady?', onError('ReleaseAfterFailure')),
         'ModelReady?': {
           Type: 'Choice',
           Choices: [
-            { Variable: '$.lease.value.status', StringEquals: 'RUNNING', Next: 'Analyse' },
+            { Variable: '$.lease.value.status', StringEquals: 'RUNNING', Next: uploads ? 'WhichImages?' : 'Analyse' },
             { Variable: '$.lease.value.checks', NumericGreaterThanEquals: MAX_STATUS_CHECKS, Next: 'StartTimedOut' },
           ],
           Default: 'WaitForModel',
@@ -229,7 +269,8 @@ export class BatchAnalysis extends Construct {
         CheckModel: invoke({ 'action': 'status', ...run, 'checks.$': '$.lease.value.checks' }, '$.lease', 'ModelReady?', onError('ReleaseAfterFailure')),
         StartTimedOut: { Type: 'Pass', Parameters: { Error: MODEL_ERROR, Cause: 'The model did not reach RUNNING within an hour' },
           ResultPath: '$.error', Next: 'ReleaseAfterFailure' },
-        Analyse: map,
+        Analyse: mapOver('Images', { Resource: 'arn:aws:states:::s3:listObjectsV2',
+          Parameters: { Bucket: props.input.bucket.bucketName, Prefix: inputPrefix } }),
         Summarise: invoke({ action: 'summarise', ...run }, '$.summary', 'Release', onError('ReleaseAfterFailure')),
         Release: invoke({ action: 'release', ...run }, '$.release', 'Idle?', onError('Failed')),
         'Idle?': { Type: 'Choice', Choices: [{ Variable: '$.release.value.idle', BooleanEquals: true, Next: 'WaitIdle' }], Default: 'Done' },
@@ -288,8 +329,65 @@ export class BatchAnalysis extends Construct {
     new scheduler.CfnSchedule(this, 'Sweep', {
       scheduleExpression: 'rate(1 hour)',
       flexibleTimeWindow: { mode: 'OFF' },
-      target: { arn: fnArn, roleArn: sweepRole.roleArn, input: JSON.stringify({ action: 'sweep' }) },
+      // With uploads, the sweep also opens a window for uploads a failed or stopped window run left behind.
+      target: { arn: fnArn, roleArn: sweepRole.roleArn, input: uploads
+        ? stack.toJsonString({ action: 'sweep', stateMachineArn: sm.stateMachineArn, waitSeconds: batchWindow.toSeconds() })
+        : JSON.stringify({ action: 'sweep' }) },
     });
+
+    if (props.schedule) {
+      // A role of its own, trusted by EventBridge Scheduler only, that may start this state machine and nothing else.
+      const scheduleRole = new iam.Role(this, 'ScheduleRole', { assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
+        description: 'Starts the batch analysis state machine on its schedule' });
+      sm.grantStartExecution(scheduleRole);
+      new scheduler.CfnSchedule(this, 'Schedule', {
+        scheduleExpression: props.schedule.expressionString,
+        scheduleExpressionTimezone: props.schedule.timeZone?.timezoneName,
+        flexibleTimeWindow: { mode: 'OFF' },
+        target: { arn: sm.stateMachineArn, roleArn: scheduleRole.roleArn, input: '{}' },
+      });
+    }
+    if (uploads) this.analyseUploads(props.input.bucket, inputPrefix, batchWindow);
+  }
+
+  /**
+   * S3 "Object Created" events under the input prefix go, through an EventBridge rule, to the function (action
+   * `upload`), which records the upload and opens a window if none is open. The state machine's ARN comes in the
+   * event (not the function's environment, which the state machine already depends on).
+   */
+  private analyseUploads(bucket: s3.IBucket, prefix: string, window: Duration): void {
+    const sm = this.stateMachine;
+    bucket.enableEventBridgeNotification();
+    // CDK's notifications handler: one per stack, its role with the AWS managed basic execution policy.
+    const notifications = Stack.of(this).node.tryFindChild('BucketNotificationsHandler050a0587b7544547bf325f094a3db834')?.node.tryFindChild('Role');
+    if (notifications) {
+      Validations.of(notifications).acknowledge({ id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason: 'CDK\'s own S3 bucket notifications handler (one per stack, it writes only its logs with this policy); its role is not ours to shape' });
+    }
+    const rule = new events.Rule(this, 'Uploads', {
+      description: 'Images uploaded under the batch analysis input prefix',
+      eventPattern: { source: ['aws.s3'], detailType: ['Object Created'],
+        detail: { bucket: { name: [bucket.bucketName] }, ...(prefix === '' ? {} : { object: { key: events.Match.prefix(prefix) } }) } },
+    });
+    rule.addTarget(new targets.LambdaFunction(this.handler.function, {
+      event: events.RuleTargetInput.fromObject({ action: 'upload', stateMachineArn: sm.stateMachineArn, waitSeconds: window.toSeconds(),
+        eventId: events.EventField.eventId, key: events.EventField.fromPath('$.detail.object.key') }),
+      retryAttempts: 185,
+      maxEventAge: Duration.hours(24),
+    }));
+    // A policy of its own: the function's default policy is a dependency of the function, which the state machine needs.
+    const policy = new iam.Policy(this, 'UploadWindowsPolicy', {
+      roles: [this.handler.role],
+      statements: [
+        new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [sm.stateMachineArn] }),
+        new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [this.outputBucket.arnForObjects(`${this.outputPrefix}${WINDOWS_PREFIX}*`)] }),
+      ],
+    });
+    acknowledgeWildcardResources(policy, [this.outputBucket.arnForObjects(`${this.outputPrefix}${WINDOWS_PREFIX}*`)],
+      'Upload markers and the open window are named per upload under windows/; the wildcard covers only windows/');
+    // The state machine reads a window's list of images (runs/<run>/uploads.json) with its ItemReader.
+    this.grantBucket(sm.role, this.outputBucket, ['s3:GetObject'], `${this.outputPrefix}${RUNS_PREFIX}*`, ['kms:Decrypt'],
+      'The Map reads the window\'s list of images under runs/<run>/; the wildcard covers only runs/');
   }
 
   /** Lets `grantee` start runs. */

@@ -5,6 +5,12 @@
 
 /** Under the output prefix: the lease documents (one per model version) that say which batches need the model. */
 export const LEASES_PREFIX = 'leases/';
+/** Under the output prefix: upload windows (`windows/open.json`, one marker per upload under `windows/pending/`). */
+export const WINDOWS_PREFIX = 'windows/';
+export const OPEN_WINDOW_FILE = 'open.json';
+export const PENDING_FOLDER = 'pending/';
+/** Under a run's folder: the images of an upload window, a JSON array of `{ "Key": ... }` the Map reads. */
+export const UPLOADS_FILE = 'uploads.json';
 /** Under the output prefix: one folder per run (`runs/<execution name>/`). */
 export const RUNS_PREFIX = 'runs/';
 /** Under a run's folder: the results, one JSON Lines file per batch of images (one JSON object per image). */
@@ -64,6 +70,34 @@ export interface LeaseDocument {
 export interface BatchRequest {
   /** A key prefix under the construct's input prefix. @default - the whole input prefix */
   readonly prefix?: string;
+}
+
+/** What the EventBridge rule sends the function for each upload under the input prefix. */
+export interface UploadEvent {
+  readonly action: 'upload';
+  readonly stateMachineArn: string;
+  /** The window's length: a run opened now waits this long before it collects. */
+  readonly waitSeconds: number;
+  /** The event's id: a marker per event, so a redelivered event is one upload and a re-upload is another. */
+  readonly eventId: string;
+  /** The object's key, as EventBridge gives it (not URL-encoded, unlike S3's own notifications). */
+  readonly key: string;
+}
+
+/** The open window (`windows/open.json`): at most one at a time, created with If-None-Match: *. */
+export interface OpenWindow {
+  /** The execution that collects this window. */
+  readonly run: string;
+  readonly openedAt: number;
+  readonly waitSeconds: number;
+}
+
+/** `collect`: how many images the window took, and the file the Map reads them from. */
+export interface CollectedWindow {
+  readonly runId: string;
+  readonly images: number;
+  /** Key (in the output bucket) of the window's images, a JSON array of `{ "Key": ... }`; absent when there are none. */
+  readonly itemsKey?: string;
 }
 
 /** `acquire` and `status`: the model, and whether it serves yet. */
@@ -126,6 +160,8 @@ export interface BatchSummary {
   /** Images of batches that failed as a whole (beyond the tolerated failures' retries): listed in `unprocessedImages`. */
   readonly unprocessed: number;
   readonly unprocessedImages: string[];
+  /** Batches of images that failed as a whole, by the error they failed with (e.g. ModelNotAvailable: the model was stopped). */
+  readonly failedBatches: Record<string, number>;
   /** Calls refused for throughput and retried. */
   readonly throttled: number;
   /** Analysed images per label (the label with the highest confidence of each image). */

@@ -10,21 +10,26 @@ import * as path from 'node:path';
 
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack, TimeZone } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 
 import { BatchSummary, ImageResult } from '../../lib/batch/contracts';
 import { BatchAnalysis, CustomLabelsModel } from '../../lib/index';
 import { selectForReview } from '../../lib/manifest/feedback';
 import { classificationSamples } from '../../lib/samples/shapes';
-import { openSession, Session, STACK_NAME, tempDir } from './helpers';
+import { openSession, rekognitionOperations, Session, STACK_NAME, tempDir } from './helpers';
+
+// aws-cdk-lib's built-in CloudFormation validation (a WebAssembly engine) takes seconds per synth and only warns: skipped
+// here (cdk-nag still runs where a test asks for it).
+process.env.CDK_VALIDATION = 'false';
 
 const IMAGES = 'e2e-batch-images';
 const RESULTS = 'e2e-batch-results';
 const PROJECT = 'batch-shapes';
 const STOP_WHEN_IDLE_MIN = 15;
 
-function synth(outdir: string, versionArn: string): string {
+function synth(outdir: string, versionArn: string, schedule?: scheduler.ScheduleExpression): string {
   fs.rmSync(outdir, { recursive: true, force: true });
   const app = new App({ outdir });
   const stack = new Stack(app, STACK_NAME, { env: { region: 'us-east-1' } });
@@ -35,6 +40,7 @@ function synth(outdir: string, versionArn: string): string {
     stopWhenIdle: Duration.minutes(STOP_WHEN_IDLE_MIN),
     imagesPerBatch: 10,
     toleratedFailurePercentage: 0,
+    schedule,
   });
   app.synth();
   return outdir;
@@ -177,6 +183,98 @@ describe('BatchAnalysis offline under IAM enforcement', () => {
     await session.cloud.emulator.idle();
     expect(await status()).toBe('STOPPED');
     expect(session.cloud.emulator.usage().running).toEqual([]);
+  });
+
+  test('faults: a model stopped by hand mid-batch is not restarted; the run fails with every image accounted for, the lease released', async () => {
+    const keys = (await admin().send(new ListObjectsV2Command({ Bucket: IMAGES, Prefix: 'incoming/' }))).Contents!.map((o) => o.Key!);
+    const opsBefore = rekognitionOperations(session.requests).length;
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: machineArn, input: '{}' }));
+    const name = executionArn!.split(':').pop()!;
+    // Virtual time passes until the Map has analysed some images, then the model is stopped by hand.
+    const detected = (): number => rekognitionOperations(session.requests).slice(opsBefore).filter((op) => op === 'DetectCustomLabels').length;
+    for (let i = 0; i < 600 && detected() < 4; i++) await session.runner.runFor(1000);
+    expect(detected()).toBeGreaterThanOrEqual(4);
+    await session.rekognition.stopProjectVersion({ ProjectVersionArn: versionArn });
+    await session.runner.settle();
+
+    const done = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    // The Map fails as a whole (no batch failure is tolerated); the summary names why its batches failed.
+    expect([done.status, done.error]).toEqual(['FAILED', 'States.ExceedToleratedFailureThreshold']);
+    const ops = rekognitionOperations(session.requests).slice(opsBefore);
+    expect(ops.filter((op) => op === 'StartProjectVersion')).toHaveLength(1);
+    // Only the hand's stop: the idle stop found the model stopped already.
+    expect(ops.filter((op) => op === 'StopProjectVersion')).toHaveLength(1);
+    // Every image is in the summary, analysed or unprocessed, exactly once.
+    const summary = JSON.parse(await text(RESULTS, `results/runs/${name}/summary.json`)) as BatchSummary;
+    expect(summary.images).toBe(keys.length);
+    expect(summary.analysed + summary.failed + summary.unprocessed).toBe(keys.length);
+    expect(summary.unprocessed).toBeGreaterThan(0);
+    // The batch that met the stopped model failed with ModelNotAvailable (the Map then aborted the others in flight).
+    expect(summary.failedBatches.ModelNotAvailable).toBeGreaterThanOrEqual(1);
+    const listed = await admin().send(new ListObjectsV2Command({ Bucket: RESULTS, Prefix: `results/runs/${name}/images/` }));
+    const analysed: string[] = [];
+    for (const o of listed.Contents ?? []) analysed.push(...(await text(RESULTS, o.Key!)).trimEnd().split('\n').map((l) => (JSON.parse(l) as ImageResult).image));
+    expect([...analysed, ...summary.unprocessedImages].sort()).toEqual(keys.map((k) => `s3://${IMAGES}/${k}`).sort());
+    session.cloud.clock.advance(5 * 60_000);
+    await session.cloud.emulator.idle();
+    expect(await status()).toBe('STOPPED');
+    expect(session.cloud.emulator.usage().running).toEqual([]);
+    const leases = await admin().send(new ListObjectsV2Command({ Bucket: RESULTS, Prefix: 'results/leases/' }));
+    expect(JSON.parse(await text(RESULTS, leases.Contents![0].Key!))).toMatchObject({ holders: {}, startedByLease: false });
+  });
+
+  test('two overlapping batches share one start and one stop', async () => {
+    const opsBefore = rekognitionOperations(session.requests).length;
+    const start = async (): Promise<string> =>
+      (await sfn.send(new StartExecutionCommand({ stateMachineArn: machineArn, input: '{}' }))).executionArn!;
+    const first = await start();
+    // The second starts while the first waits for the model to start.
+    await session.runner.runFor(20_000);
+    const second = await start();
+    await session.runner.settle();
+    for (const arn of [first, second]) {
+      const done = await sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+      expect([done.status, done.error]).toEqual(['SUCCEEDED', undefined]);
+      expect(JSON.parse(done.output!)).toMatchObject({ unprocessed: 0, failed: 1 });
+    }
+    const ops = rekognitionOperations(session.requests).slice(opsBefore);
+    expect(ops.filter((op) => op === 'StartProjectVersion')).toHaveLength(1);
+    expect(ops.filter((op) => op === 'StopProjectVersion')).toHaveLength(1);
+    session.cloud.clock.advance(5 * 60_000);
+    await session.cloud.emulator.idle();
+    expect(session.cloud.emulator.usage().running).toEqual([]);
+  });
+
+  test('a schedule in a time zone starts runs at its times: 03:00 in Berlin, one run a day, each analysing the prefix', async () => {
+    await session.runner.deploy(synth(path.join(dir, 'cdk.out'), versionArn,
+      scheduler.ScheduleExpression.cron({ hour: '3', minute: '0', timeZone: TimeZone.EUROPE_BERLIN })));
+    await session.runner.settle();
+    const keys = (await admin().send(new ListObjectsV2Command({ Bucket: IMAGES, Prefix: 'incoming/' }))).Contents!.map((o) => o.Key!);
+    const ours = () => session.runner.scheduleInvocations().filter((i) => i.target === machineArn);
+    expect(ours()).toEqual([]);
+    const berlin = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    const days = new Set<string>();
+    // Two days of virtual time: two runs.
+    await session.runner.runFor(48 * 3600_000);
+    await session.runner.settle();
+    const fired = ours();
+    expect(fired).toHaveLength(2);
+    for (const f of fired) {
+      expect([f.outcome, f.error]).toEqual(['SUCCEEDED', undefined]);
+      expect(berlin.format(new Date(f.scheduledAt))).toBe('03:00:00');
+      expect(f.at).toBe(f.scheduledAt);
+      days.add(new Date(f.scheduledAt).toISOString().slice(0, 10));
+      const done = await sfn.send(new DescribeExecutionCommand({ executionArn: f.executionArn }));
+      expect([done.status, done.error]).toEqual(['SUCCEEDED', undefined]);
+      expect(JSON.parse(done.output!)).toMatchObject({ images: keys.length, unprocessed: 0 });
+    }
+    expect(days.size).toBe(2);
+    expect(session.cloud.emulator.usage().running).toEqual([]);
+    // Back to on demand only: the redeploy deletes the schedule, and it fires no more.
+    await session.runner.deploy(synth(path.join(dir, 'cdk.out'), versionArn));
+    await session.runner.runFor(24 * 3600_000);
+    await session.runner.settle();
+    expect(ours()).toHaveLength(2);
   });
 
   test('faults: a start that FAILs fails the run with the service\'s status, and the lease is released', async () => {
