@@ -28,8 +28,9 @@ const IMAGES = 'e2e-batch-images';
 const RESULTS = 'e2e-batch-results';
 const PROJECT = 'batch-shapes';
 const STOP_WHEN_IDLE_MIN = 15;
+const UPLOAD_WINDOW_MIN = 5;
 
-function synth(outdir: string, versionArn: string, schedule?: scheduler.ScheduleExpression): string {
+function synth(outdir: string, versionArn: string, schedule?: scheduler.ScheduleExpression, analyseUploads = false): string {
   fs.rmSync(outdir, { recursive: true, force: true });
   const app = new App({ outdir });
   const stack = new Stack(app, STACK_NAME, { env: { region: 'us-east-1' } });
@@ -41,6 +42,7 @@ function synth(outdir: string, versionArn: string, schedule?: scheduler.Schedule
     imagesPerBatch: 10,
     toleratedFailurePercentage: 0,
     schedule,
+    ...(analyseUploads ? { analyseUploads, batchWindow: Duration.minutes(UPLOAD_WINDOW_MIN) } : {}),
   });
   app.synth();
   return outdir;
@@ -275,6 +277,50 @@ describe('BatchAnalysis offline under IAM enforcement', () => {
     await session.runner.runFor(24 * 3600_000);
     await session.runner.settle();
     expect(ours()).toHaveLength(2);
+  });
+
+  test('uploads within one window make one run analysing exactly those uploads; a later upload opens a new window; nothing lost', async () => {
+    await session.runner.deploy(synth(path.join(dir, 'cdk.out'), versionArn, undefined, true));
+    await session.runner.settle();
+    const known = new Set(session.runner.executions().map((e) => e.executionArn));
+    const newRuns = () => session.runner.executions().filter((e) => !known.has(e.executionArn) && e.name.startsWith('uploads-'));
+    const samples = classificationSamples({ perLabel: 1, seed: 94 });
+    const upload = async (i: number): Promise<string> => {
+      const key = `incoming/uploaded/${i}-${samples[i].relPath.split('/').pop()}`;
+      await admin().send(new PutObjectCommand({ Bucket: IMAGES, Key: key, Body: samples[i].bytes }));
+      return key;
+    };
+    const analysedIn = async (run: string): Promise<string[]> => {
+      const listed = await admin().send(new ListObjectsV2Command({ Bucket: RESULTS, Prefix: `results/runs/${run}/images/` }));
+      const out: string[] = [];
+      for (const o of listed.Contents ?? []) out.push(...(await text(RESULTS, o.Key!)).trimEnd().split('\n').map((l) => (JSON.parse(l) as ImageResult).image));
+      return out.sort();
+    };
+    // Three uploads a minute apart: one window.
+    const first = [await upload(0)];
+    await session.runner.runFor(60_000);
+    first.push(await upload(1));
+    await session.runner.runFor(60_000);
+    first.push(await upload(2));
+    await session.runner.runFor((UPLOAD_WINDOW_MIN + STOP_WHEN_IDLE_MIN + 20) * 60_000);
+    await session.runner.settle();
+    expect(newRuns()).toHaveLength(1);
+    const [one] = newRuns();
+    expect([one.status, one.error]).toEqual(['SUCCEEDED', undefined]);
+    expect(JSON.parse(one.output!)).toMatchObject({ images: 3, analysed: 3, unprocessed: 0 });
+    expect(await analysedIn(one.name)).toEqual(first.map((k) => `s3://${IMAGES}/${k}`).sort());
+    // A later upload: a new window, with that upload only.
+    const later = await upload(0);
+    await session.runner.runFor((UPLOAD_WINDOW_MIN + STOP_WHEN_IDLE_MIN + 20) * 60_000);
+    await session.runner.settle();
+    expect(newRuns()).toHaveLength(2);
+    const two = newRuns().find((e) => e.name !== one.name)!;
+    expect(JSON.parse(two.output!)).toMatchObject({ images: 1, analysed: 1 });
+    expect(await analysedIn(two.name)).toEqual([`s3://${IMAGES}/${later}`]);
+    const markers = await admin().send(new ListObjectsV2Command({ Bucket: RESULTS, Prefix: 'results/windows/' }));
+    expect(markers.Contents ?? []).toEqual([]);
+    expect(session.cloud.emulator.usage().running).toEqual([]);
+    await session.runner.deploy(synth(path.join(dir, 'cdk.out'), versionArn));
   });
 
   test('faults: a start that FAILs fails the run with the service\'s status, and the lease is released', async () => {
