@@ -2,7 +2,7 @@
  * The guard's arithmetic, pure: from the last ledger and what a guard run sees now, the new ledger and the limit the
  * model would pass before the next run (if any). Running time is sampled every guard interval, so every figure is an
  * upper bound: an interval counts as running when the model ran at either end of it, at the larger unit count of the
- * two ends. The guard stops at the last run before a limit would be passed, so it errs towards stopping early.
+ * two ends. The guard stops at the last run before a limit would be reached, so it errs towards stopping early.
  */
 import { GuardVerdict, Ledger } from '../../lib/schedule/contracts';
 
@@ -24,6 +24,9 @@ export interface GuardLimits {
 
 /** Billed statuses: RUNNING, and STOPPING counted too ([inferred]: the service does not say when billing ends). */
 const BILLED = new Set(['RUNNING', 'STOPPING']);
+
+/** The figure at the next run reaches the limit (a little slack for sums of floating-point fractions). */
+const reaches = (next: number, max: number): boolean => next >= max - 1e-9;
 
 /** The local calendar day (YYYY-MM-DD) of `at` in `timeZone`, and the ms since that day's local midnight. */
 export function localDay(at: number, timeZone: string): { day: string; sinceMidnightMs: number } {
@@ -59,13 +62,13 @@ export function account(last: Ledger | undefined, seen: Observation, limits: Gua
   if (budget !== undefined) {
     const figure = unitSeconds / 3600;
     const next = figure + guardMs / 1000 * seen.units / 3600;
-    if (next > budget) return { ledger, verdict: { limit: 'dailyInferenceUnitHoursBudget', figure, next, max: budget } };
+    if (reaches(next, budget)) return { ledger, verdict: { limit: 'dailyInferenceUnitHoursBudget', figure, next, max: budget } };
   }
   const maxRunning = limits.maxRunningSeconds;
   if (maxRunning !== undefined && runningSince !== undefined) {
     const figure = (seen.now - runningSince) / 3600_000;
     const next = figure + guardMs / 3600_000;
-    if (next > maxRunning / 3600) return { ledger, verdict: { limit: 'maxRunningTime', figure, next, max: maxRunning / 3600 } };
+    if (reaches(next, maxRunning / 3600)) return { ledger, verdict: { limit: 'maxRunningTime', figure, next, max: maxRunning / 3600 } };
   }
   return { ledger };
 }
@@ -76,5 +79,5 @@ export function budgetSpent(last: Ledger | undefined, now: number, units: number
   if (budget === undefined || last === undefined || last.day !== localDay(now, limits.timeZone).day) return undefined;
   const figure = last.unitSeconds / 3600;
   const next = figure + limits.guardSeconds * units / 3600;
-  return next > budget ? { limit: 'dailyInferenceUnitHoursBudget', figure, next, max: budget } : undefined;
+  return reaches(next, budget) ? { limit: 'dailyInferenceUnitHoursBudget', figure, next, max: budget } : undefined;
 }

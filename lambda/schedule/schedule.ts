@@ -156,7 +156,7 @@ export async function start(versionArn: string, settings: ScheduleSettings, clie
     return { versionArn, status: d.status, started: false, refused: true, checks: 0,
       alarm: `ModelSchedule ${settings.holder} did not start ${versionArn}: today's inference-unit hours (${settings.timeZone}) are `
         + `${hours(spent.figure)} of the dailyInferenceUnitHoursBudget ${spent.max}, and the next ${settings.guardSeconds / 60} minutes at `
-        + `${units} units would pass it` };
+        + `${units} units would reach it` };
   }
   await hold(versionArn, settings, clients);
   return startStatus(versionArn, 0, settings, clients);
@@ -224,7 +224,7 @@ export async function stopStatus(versionArn: string, checks: number, settings: S
 
 /**
  * The cost guard: counts the running time in the ledger, refreshes the schedule's hold, and stops the model (whoever
- * holds it) at the last run before maxRunningTime or the day's budget would be passed, returning the alarm to publish.
+ * holds it) at the last run before maxRunningTime or the day's budget would be reached, returning the alarm to publish.
  */
 export async function guard(versionArn: string, settings: ScheduleSettings, clients: Clients): Promise<StopResult> {
   if (!isVersionArn(versionArn)) return { versionArn, status: 'NONE', stopping: false, checks: 0 };
@@ -250,9 +250,9 @@ export async function guard(versionArn: string, settings: ScheduleSettings, clie
     return { versionArn, status: d.status, stopping: false, checks: 0 };
   }
   const what = verdict.limit === 'maxRunningTime'
-    ? `it has run ${hours(verdict.figure)} hours without a break and would pass maxRunningTime (${hours(verdict.max)} hours) before the next check`
-    : `today's inference-unit hours (${settings.timeZone}) are ${hours(verdict.figure)} and would pass the dailyInferenceUnitHoursBudget `
-      + `(${verdict.max}) before the next check (counted as running time × ${d.units} units, an upper bound)`;
+    ? `it has run ${hours(verdict.figure)} hours without a break and would reach maxRunningTime (${hours(verdict.max)} hours) by the next check`
+    : `today's inference-unit hours (${settings.timeZone}) are ${hours(verdict.figure)} and would reach the dailyInferenceUnitHoursBudget `
+      + `(${verdict.max}) by the next check (counted as running time × ${d.units} units, an upper bound)`;
   return stopNow(versionArn, settings, clients, `ModelSchedule ${settings.holder} stopped ${versionArn}: ${what}`);
 }
 
