@@ -1,0 +1,157 @@
+/**
+ * ModelSchedule end to end, offline with IAM enforced: a model version trained in the emulator, imported by ARN, and a
+ * schedule stack deployed by the runner. The Control state machine starts the model and waits for RUNNING, stops it and
+ * waits for STOPPED, and its guards stop it (publishing an alarm) before the day's budget or maxRunningTime is reached;
+ * the emulator's usage meter says how long the model ran.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { App, Duration, Stack } from 'aws-cdk-lib';
+
+import { CustomLabelsModel, ModelSchedule } from '../../lib/index';
+import { classificationSamples } from '../../lib/samples/shapes';
+import { openSession, Session, STACK_NAME, tempDir } from './helpers';
+
+const DATA = 'e2e-schedule-data';
+const PROJECT = 'schedule-shapes';
+const MIN = 60_000;
+const HOUR = 3600_000;
+
+function synth(outdir: string, versionArn: string): string {
+  fs.rmSync(outdir, { recursive: true, force: true });
+  const app = new App({ outdir });
+  const stack = new Stack(app, STACK_NAME, { env: { region: 'us-east-1' } });
+  new ModelSchedule(stack, 'OfficeHours', {
+    model: CustomLabelsModel.fromVersionArn(stack, 'Model', versionArn),
+    windows: [{ start: 'cron(0 8 ? * MON-FRI *)', stop: 'cron(0 18 ? * MON-FRI *)' }],
+    timeZone: 'Europe/Berlin',
+    maxRunningTime: Duration.hours(3),
+    dailyInferenceUnitHoursBudget: 4,
+    maxInferenceUnits: 2,
+    guardInterval: Duration.minutes(15),
+  });
+  app.synth();
+  return outdir;
+}
+
+describe('ModelSchedule offline under IAM enforcement', () => {
+  let dir: string;
+  let session: Session;
+  let versionArn: string;
+  let sfn: SFNClient;
+  let machineArn: string;
+
+  const status = async (): Promise<string> => {
+    const projectArn = (await session.rekognition.describeProjects({ ProjectNames: [PROJECT] })).ProjectDescriptions![0].ProjectArn!;
+    return (await session.rekognition.describeProjectVersions({ ProjectArn: projectArn })).ProjectVersionDescriptions![0].Status!;
+  };
+  const unitHours = (): number => session.cloud.emulator.usage().totals.inferenceUnitHours;
+  const control = async (action: string): Promise<{ status: string; output?: Record<string, unknown>; error?: string; cause?: string }> => {
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: machineArn, input: JSON.stringify({ action }) }));
+    await session.runner.settle();
+    const done = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    return { status: done.status!, output: done.output ? JSON.parse(done.output) as Record<string, unknown> : undefined, error: done.error,
+      cause: done.cause };
+  };
+  const alarms = (): string[] => session.runner.recordedCalls().filter((c) => c.service === 'sns')
+    .map((c) => String((c.parameters as { Message?: unknown }).Message));
+
+  beforeAll(async () => {
+    dir = tempDir('schedule');
+    session = await openSession(path.join(dir, 'state'), { cloud: { buckets: [DATA] } });
+    const { cloud, rekognition, runner } = session;
+    expect(runner.iamEnforced).toBe(true);
+    const admin = cloud.s3.client();
+    const lines = async (prefix: string, seed: number): Promise<string> => {
+      const out: string[] = [];
+      for (const s of classificationSamples({ perLabel: 3, seed })) {
+        await admin.send(new PutObjectCommand({ Bucket: DATA, Key: `${prefix}${s.relPath}`, Body: s.bytes }));
+        out.push(JSON.stringify({ 'source-ref': `s3://${DATA}/${prefix}${s.relPath}`, 'shape': 0, 'shape-metadata': { 'class-name': s.labels[0],
+          'confidence': 1, 'type': 'groundtruth/image-classification', 'human-annotated': 'yes', 'creation-date': '2026-01-01T00:00:00.000',
+          'job-name': 'shape' } }));
+      }
+      return out.join('\n');
+    };
+    await admin.send(new PutObjectCommand({ Bucket: DATA, Key: 'train.manifest', Body: await lines('train/', 61) }));
+    await admin.send(new PutObjectCommand({ Bucket: DATA, Key: 'test.manifest', Body: await lines('test/', 62) }));
+    const projectArn = (await rekognition.createProject({ ProjectName: PROJECT })).ProjectArn!;
+    for (const type of ['TRAIN', 'TEST'] as const) {
+      await rekognition.createDataset({ ProjectArn: projectArn, DatasetType: type,
+        DatasetSource: { GroundTruthManifest: { S3Object: { Bucket: DATA, Name: `${type.toLowerCase()}.manifest` } } } });
+    }
+    cloud.clock.advance(MIN);
+    await cloud.emulator.idle();
+    versionArn = (await rekognition.createProjectVersion({ ProjectArn: projectArn, VersionName: 'v1',
+      OutputConfig: { S3Bucket: DATA, S3KeyPrefix: 'training/' } })).ProjectVersionArn!;
+    cloud.clock.advance(24 * HOUR);
+    await cloud.emulator.idle();
+    expect(await status()).toBe('TRAINING_COMPLETED');
+
+    await runner.deploy(synth(path.join(dir, 'cdk.out'), versionArn));
+    await runner.settle();
+    sfn = new SFNClient({ endpoint: runner.servicesEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    machineArn = Object.values(runner.stackState(STACK_NAME)!.resources).find((r) => r.type === 'AWS::StepFunctions::StateMachine')!.physicalId;
+  });
+
+  afterAll(async () => {
+    await session?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('start waits for RUNNING, stop waits for STOPPED; the meter counts the time between', async () => {
+    const before = unitHours();
+    const started = await control('start');
+    expect([started.status, started.error, started.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
+    expect(started.output).toMatchObject({ status: 'RUNNING' });
+    expect(await status()).toBe('RUNNING');
+    await session.runner.runFor(HOUR);
+    const stopped = await control('stop');
+    expect([stopped.status, stopped.error]).toEqual(['SUCCEEDED', undefined]);
+    expect(stopped.output).toMatchObject({ status: 'STOPPED', stopping: false });
+    expect(session.cloud.emulator.usage().running).toEqual([]);
+    // Started with MaxInferenceUnits 2, it ran at 1 unit (no load) for the hour and the stop's minute.
+    expect(unitHours() - before).toBeGreaterThan(1);
+    expect(unitHours() - before).toBeLessThan(1 + 5 / 60);
+    expect(alarms()).toEqual([]);
+  });
+
+  test('the budget guard stops the model before the day\'s inference-unit hours reach the budget, and publishes an alarm', async () => {
+    expect((await control('start')).status).toBe('SUCCEEDED');
+    // Counted at MaxInferenceUnits (2): 30 unit-minutes per 15-minute run; the budget (4) is reached by the 8th run.
+    const runs = [];
+    for (let i = 0; i < 12; i++) {
+      await session.runner.runFor(15 * MIN);
+      const run = await control('guard');
+      expect(run.status).toBe('SUCCEEDED');
+      runs.push(run.output!);
+      if (run.output!.alarm) break;
+    }
+    expect(runs.length).toBeLessThanOrEqual(8);
+    expect(runs[runs.length - 1]).toMatchObject({ status: 'STOPPED', stopping: false });
+    expect(await status()).toBe('STOPPED');
+    expect(alarms()).toEqual([expect.stringMatching(new RegExp(`^ModelSchedule ${STACK_NAME}/OfficeHours stopped ${versionArn}: today's `
+      + 'inference-unit hours \\(Europe/Berlin\\) are 3\\.5 and would reach the dailyInferenceUnitHoursBudget \\(4\\)'))]);
+    // A window opening the same day is refused, with an alarm.
+    const refused = await control('start');
+    expect(refused.output).toMatchObject({ refused: true });
+    expect(alarms()).toHaveLength(2);
+    expect(await status()).toBe('STOPPED');
+  });
+
+  test('a stop the service refuses fails the execution and publishes an alarm with the service\'s words', async () => {
+    // The next day: the budget starts over.
+    await session.runner.runFor(24 * HOUR);
+    expect((await control('start')).status).toBe('SUCCEEDED');
+    session.cloud.emulator.faults.add({ operation: 'StopProjectVersion', error: 'ResourceInUseException', message: 'Injected: the version is busy',
+      times: 3 });
+    const failed = await control('stop');
+    session.cloud.emulator.faults.clear();
+    expect([failed.status, failed.error]).toEqual(['FAILED', 'ResourceInUseException']);
+    expect(alarms()[alarms().length - 1]).toMatch(/^ModelSchedule E2eStack\/OfficeHours failed \(stop\): ResourceInUseException: .*Injected: the version is busy/);
+    expect((await control('stop')).status).toBe('SUCCEEDED');
+    expect(session.cloud.emulator.usage().running).toEqual([]);
+  });
+});
