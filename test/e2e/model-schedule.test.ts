@@ -10,8 +10,10 @@ import * as path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { App, Duration, Stack } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 
-import { CustomLabelsModel, ModelSchedule } from '../../lib/index';
+import { BatchSummary } from '../../lib/batch/contracts';
+import { BatchAnalysis, CustomLabelsModel, ModelSchedule } from '../../lib/index';
 import { classificationSamples } from '../../lib/samples/shapes';
 import { openSession, Session, STACK_NAME, tempDir } from './helpers';
 
@@ -19,13 +21,18 @@ const DATA = 'e2e-schedule-data';
 const PROJECT = 'schedule-shapes';
 const MIN = 60_000;
 const HOUR = 3600_000;
+const STOP_WHEN_IDLE_MIN = 15;
 
 function synth(outdir: string, versionArn: string): string {
   fs.rmSync(outdir, { recursive: true, force: true });
   const app = new App({ outdir });
   const stack = new Stack(app, STACK_NAME, { env: { region: 'us-east-1' } });
+  const model = CustomLabelsModel.fromVersionArn(stack, 'Model', versionArn);
+  const batch = new BatchAnalysis(stack, 'Batch', { model, input: { bucket: s3.Bucket.fromBucketName(stack, 'Images', DATA), prefix: 'incoming/' },
+    output: { bucket: s3.Bucket.fromBucketName(stack, 'Results', DATA), prefix: 'results/' }, stopWhenIdle: Duration.minutes(STOP_WHEN_IDLE_MIN) });
   new ModelSchedule(stack, 'OfficeHours', {
-    model: CustomLabelsModel.fromVersionArn(stack, 'Model', versionArn),
+    model,
+    batchAnalyses: [batch],
     windows: [{ start: 'cron(0 8 ? * MON-FRI *)', stop: 'cron(0 18 ? * MON-FRI *)' }],
     timeZone: 'Europe/Berlin',
     maxRunningTime: Duration.hours(3),
@@ -49,6 +56,12 @@ describe('ModelSchedule offline under IAM enforcement', () => {
     return (await session.rekognition.describeProjectVersions({ ProjectArn: projectArn })).ProjectVersionDescriptions![0].Status!;
   };
   const unitHours = (): number => session.cloud.emulator.usage().totals.inferenceUnitHours;
+  const execute = async (name: string, input: object): Promise<string> => {
+    const arn = Object.entries(session.runner.stackState(STACK_NAME)!.resources)
+      .find(([id, r]) => id.startsWith(name) && r.type === 'AWS::StepFunctions::StateMachine')![1].physicalId;
+    return (await sfn.send(new StartExecutionCommand({ stateMachineArn: arn, input: JSON.stringify(input) }))).executionArn!;
+  };
+  const outcome = async (executionArn: string) => sfn.send(new DescribeExecutionCommand({ executionArn }));
   const control = async (action: string): Promise<{ status: string; output?: Record<string, unknown>; error?: string; cause?: string }> => {
     const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: machineArn, input: JSON.stringify({ action }) }));
     await session.runner.settle();
@@ -75,6 +88,9 @@ describe('ModelSchedule offline under IAM enforcement', () => {
       }
       return out.join('\n');
     };
+    for (const s of classificationSamples({ perLabel: 2, seed: 63 })) {
+      await admin.send(new PutObjectCommand({ Bucket: DATA, Key: `incoming/${s.relPath}`, Body: s.bytes }));
+    }
     await admin.send(new PutObjectCommand({ Bucket: DATA, Key: 'train.manifest', Body: await lines('train/', 61) }));
     await admin.send(new PutObjectCommand({ Bucket: DATA, Key: 'test.manifest', Body: await lines('test/', 62) }));
     const projectArn = (await rekognition.createProject({ ProjectName: PROJECT })).ProjectArn!;
@@ -93,7 +109,7 @@ describe('ModelSchedule offline under IAM enforcement', () => {
     await runner.deploy(synth(path.join(dir, 'cdk.out'), versionArn));
     await runner.settle();
     sfn = new SFNClient({ endpoint: runner.servicesEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-    machineArn = Object.values(runner.stackState(STACK_NAME)!.resources).find((r) => r.type === 'AWS::StepFunctions::StateMachine')!.physicalId;
+    machineArn = Object.entries(runner.stackState(STACK_NAME)!.resources).find(([id, r]) => id.startsWith('OfficeHours') && r.type === 'AWS::StepFunctions::StateMachine')![1].physicalId;
   });
 
   afterAll(async () => {
@@ -153,5 +169,29 @@ describe('ModelSchedule offline under IAM enforcement', () => {
     expect(alarms()[alarms().length - 1]).toMatch(/^ModelSchedule E2eStack\/OfficeHours failed \(stop\): ResourceInUseException: .*Injected: the version is busy/);
     expect((await control('stop')).status).toBe('SUCCEEDED');
     expect(session.cloud.emulator.usage().running).toEqual([]);
+  });
+
+  test('shared with BatchAnalysis: a batch that ends inside a window leaves the model running; when a window closes while a batch '
+    + 'runs, the model ends STOPPED after the batch, within stopWhenIdle', async () => {
+    expect((await control('start')).status).toBe('SUCCEEDED');
+    const inside = await execute('Batch', {});
+    await session.runner.settle();
+    expect(await outcome(inside)).toMatchObject({ status: 'SUCCEEDED' });
+    expect(JSON.parse((await outcome(inside)).output!) as BatchSummary).toMatchObject({ images: 6, analysed: 6 });
+    expect(await status()).toBe('RUNNING');
+
+    // The window closes while a batch runs (both executions at once; which takes the lease first is up to the runner: the function tests
+    // cover each order): the model ends STOPPED, after the batch.
+    const before = unitHours();
+    const during = await execute('Batch', {});
+    const stop = await execute('OfficeHours', { action: 'stop' });
+    await session.runner.settle();
+    expect(await outcome(during)).toMatchObject({ status: 'SUCCEEDED' });
+    expect(await outcome(stop)).toMatchObject({ status: 'SUCCEEDED' });
+    expect(JSON.parse((await outcome(during)).output!) as BatchSummary).toMatchObject({ images: 6, analysed: 6 });
+    await session.runner.runFor(5 * MIN);
+    expect(await status()).toBe('STOPPED');
+    expect(session.cloud.emulator.usage().running).toEqual([]);
+    expect(unitHours() - before).toBeLessThan((STOP_WHEN_IDLE_MIN + 10) / 60);
   });
 });
