@@ -154,8 +154,8 @@ export class ModelSchedule extends Construct {
         + `${props.windows.length}`)
       .check(isUnresolved(timeZone) || isTimeZone(timeZone), 'timeZone must be an IANA time zone name such as "Europe/Berlin" or "UTC", got: '
         + `${describeValue(timeZone)}`)
-      .range('dailyInferenceUnitHoursBudget', props.dailyInferenceUnitHoursBudget, 0)
-      .check(props.dailyInferenceUnitHoursBudget === undefined || props.dailyInferenceUnitHoursBudget > 0,
+      .check(props.dailyInferenceUnitHoursBudget === undefined || isUnresolved(props.dailyInferenceUnitHoursBudget)
+        || (Number.isFinite(props.dailyInferenceUnitHoursBudget) && props.dailyInferenceUnitHoursBudget > 0),
         `dailyInferenceUnitHoursBudget must be > 0, got: ${describeValue(props.dailyInferenceUnitHoursBudget)}`)
       .integer('minInferenceUnits', props.minInferenceUnits, 1)
       .integer('maxInferenceUnits', props.maxInferenceUnits, props.minInferenceUnits ?? 1);
