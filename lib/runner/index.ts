@@ -10,5 +10,7 @@ export * from './local-state';
 export * from './model-summary';
 export * from './preflight';
 export * from './report';
+export * from './schedule-expression';
+export * from './scheduler';
 export * from './sdk-tasks';
 export * from './state-machine';

@@ -27,6 +27,7 @@ import { RunnerContext } from './runner-context';
 import {
   DeployOptions, DeployResult, DestroyOptions, DestroyResult, LocalRunnerOptions, RecordedCall, StackDeployResult, StackDestroyResult, StackEvent,
 } from './runner-types';
+import { ScheduleInvocation } from './scheduler';
 import { StackDeployer } from './stack-deploy';
 import { destroyStack } from './stack-destroy';
 
@@ -96,6 +97,14 @@ export class LocalRunner {
     return this.ctx.runtime.sfn.list();
   }
 
+  /**
+   * Every time a deployed EventBridge Scheduler schedule fired in this session, oldest first: the schedule's name, the
+   * occurrence and the virtual time it fired, its target and the outcome (a denied or missing target is FAILED).
+   */
+  scheduleInvocations(): readonly ScheduleInvocation[] {
+    return [...this.ctx.runtime.scheduler.list()];
+  }
+
   /** SNS and EventBridge calls the state machines made (recorded, not sent). */
   recordedCalls(): readonly RecordedCall[] {
     return this.ctx.runtime.recordedCalls();
@@ -146,12 +155,14 @@ export class LocalRunner {
    */
   async runFor(ms: number): Promise<void> {
     await this.cloud.clock.sleep(ms);
+    await this.ctx.runtime.scheduler.idle();
     await this.cloud.emulator.idle();
     this.ctx.save();
   }
 
   /** Resolves once no execution runs (executions of non-blocking models go on after a deploy). */
   async settle(): Promise<void> {
+    await this.ctx.runtime.scheduler.idle();
     await this.ctx.runtime.sfn.settle();
     await this.cloud.emulator.idle();
     this.ctx.save();
@@ -179,6 +190,7 @@ export class LocalRunner {
       const live = this.ctx.state.stacks[stack.stackName];
       if (live) live.dependsOn = stack.stackDependencies.map((d) => byId.get(d) ?? d);
     }
+    this.ctx.runtime.scheduler.sync();
     this.ctx.save();
     return { stacks: results, events: this.ctx.events.slice(firstEvent) };
   }
@@ -192,6 +204,7 @@ export class LocalRunner {
     const names = this.destroyOrder(options);
     const results: StackDestroyResult[] = [];
     for (const name of names) results.push(await destroyStack(this.ctx, this.ops, this.registry, name));
+    this.ctx.runtime.scheduler.sync();
     return { stacks: results, events: this.ctx.events.slice(firstEvent) };
   }
 

@@ -6,15 +6,17 @@
  * Refused: Docker image assets and assets built by a command; template transforms (SAM and other macros); resource
  * types CloudFormation does not know; `Fn::GetAtt` of an attribute the type does not have; intrinsics the runner does
  * not evaluate; stacks in another account or Region than the offline world's; functions that would be invoked (by a
- * custom resource, the CDK Provider framework, or a state machine) whose runtime is not Node.js, whose code is a
- * container image or an archive, or that live outside the app; SNS-backed custom resources; state machine tasks with
- * no offline service. A function nothing invokes is recorded whatever its runtime.
+ * custom resource, the CDK Provider framework, a state machine or a schedule) whose runtime is not Node.js, whose code
+ * is a container image or an archive, or that live outside the app; SNS-backed custom resources; state machine tasks
+ * with no offline service; schedules whose target the local scheduler does not deliver to. A function nothing invokes
+ * is recorded whatever its runtime.
  */
 import { analyzeDefinition, routeResource } from './asl';
 import { AssemblyStack, CloudAssembly, NestedTemplate } from './assembly';
 import { isPlainObject, OFFLINE_ACCOUNT_ID, OFFLINE_REGION } from './intrinsics';
 import { templateProblems } from './limits';
 import { resourceTypeFacts } from './resource-spec';
+import { SFN_START_EXECUTION_TARGET } from './scheduler';
 import { OFFLINE_SDK_SERVICES } from './sdk-tasks';
 import { CfnResource, CfnTemplate } from './template';
 
@@ -128,8 +130,31 @@ function walkTemplate(assembly: CloudAssembly, stack: AssemblyStack, template: C
       }
     }
   }
+  scheduleTargetRefusals(template, refuse);
   invokedFunctionRefusals(template, where, refuse);
   for (const n of nested) walkTemplate(assembly, stack, n.template, n.constructPaths, n.nested, out);
+}
+
+/** Schedules whose target the local scheduler does not deliver to (scheduler.ts: functions, state machines, sfn:startExecution). */
+function scheduleTargetRefusals(template: CfnTemplate, refuse: (id: string | undefined, type: string, problem: string, fix: string) => void): void {
+  const resources = template.Resources ?? {};
+  const fix = 'Target a Lambda function or a Step Functions state machine (or arn:aws:scheduler:::aws-sdk:sfn:startExecution) for offline tests';
+  for (const [id, r] of Object.entries(resources)) {
+    if (r.Type !== 'AWS::Scheduler::Schedule') continue;
+    const target = isPlainObject(r.Properties?.Target) ? r.Properties.Target : {};
+    const arn = target.Arn;
+    if (typeof arn === 'string') {
+      if (!/^arn:[^:]+:(lambda:[^:]*:[^:]*:function:|states:[^:]*:[^:]*:stateMachine:)/.test(arn) && !SFN_START_EXECUTION_TARGET.test(arn)) {
+        refuse(id, r.Type, `its target ${arn} is not one the offline scheduler delivers to`, fix);
+      }
+      continue;
+    }
+    const [targetId] = referencedIds(arn);
+    const targetType = targetId ? resources[targetId]?.Type : undefined;
+    if (targetType && targetType !== 'AWS::Lambda::Function' && targetType !== 'AWS::StepFunctions::StateMachine') {
+      refuse(id, r.Type, `its target is ${targetType} ${targetId}, which the offline scheduler does not deliver to`, fix);
+    }
+  }
 }
 
 /** Functions that would run offline, checked for what the Lambda host can run. */
@@ -186,6 +211,9 @@ function invokedFunctionRefusals(template: CfnTemplate, where: (id: string) => s
       for (const sm of referencedIds(vars.WAITER_STATE_MACHINE_ARN)) stateMachineFunctions(sm, `the Provider framework of ${where(id)}`);
     } else if (r.Type === 'AWS::StepFunctions::StateMachine') {
       stateMachineFunctions(id, `state machine ${where(id)}`);
+    } else if (r.Type === 'AWS::Scheduler::Schedule') {
+      const target = isPlainObject(r.Properties?.Target) ? r.Properties.Target : {};
+      for (const f of referencedIds(target.Arn)) if (isFunction(f)) invoked.set(f, `schedule ${where(id)}`);
     }
   }
   for (const [fn, by] of invoked) {

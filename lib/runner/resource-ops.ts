@@ -50,6 +50,7 @@ export class ResourceOps {
       if (done.recordedOnly) note = 'recorded only';
     }
     this.ctx.emit(stackName, id, type, 'CREATE_COMPLETE', record.physicalId, note);
+    this.syncSchedules(type);
     return record;
   }
 
@@ -60,6 +61,7 @@ export class ResourceOps {
     const record: ResourceRecord = { ...before, physicalId: done.physicalId, properties: props, attributes: done.attributes, extra: done.extra };
     this.keepTypeFacts(source, record);
     this.ctx.emit(stackName, id, before.type, 'UPDATE_COMPLETE', record.physicalId);
+    this.syncSchedules(record.type);
     return record;
   }
 
@@ -79,6 +81,12 @@ export class ResourceOps {
       await deleteResource(this.provisionContext(stackName, id), record);
     }
     this.ctx.emit(stackName, id, record.type, 'DELETE_COMPLETE', record.physicalId);
+    this.syncSchedules(record.type);
+  }
+
+  /** A schedule takes effect (or stops) once CloudFormation reports it done (and the stack's state holds it: next turn). */
+  private syncSchedules(type: string): void {
+    if (type === 'AWS::Scheduler::Schedule') setImmediate(() => this.ctx.runtime.scheduler.sync());
   }
 
   /** Cleanup-phase deletes: a failure is reported, not fatal (the stack stays updated), as in CloudFormation. */

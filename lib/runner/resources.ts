@@ -4,7 +4,7 @@
  * emulates then do their part: S3 buckets become buckets in the local S3, Rekognition projects and datasets are created
  * in the emulator, SSM parameters are served, functions and state machines run when called, wait conditions block until
  * signalled, nested stacks are deployed, and IAM roles and policies, bucket policies and KMS keys decide every request
- * (lib/iam). Every other type is recorded only. Custom resources are in custom-resources.ts.
+ * (lib/iam), schedules fire (scheduler.ts). Every other type is recorded only. Custom resources are in custom-resources.ts.
  */
 
 import { DatasetType, Rekognition } from '@aws-sdk/client-rekognition';
@@ -18,6 +18,8 @@ import { checkLambdaFunction, checkWaitConditionTimeout } from './limits';
 import { ResourceRecord } from './local-state';
 import { generatedName, PhysicalFacts, physicalFacts, randomSuffix } from './physical-facts';
 import { resourceTypeFacts } from './resource-spec';
+import { checkTimeZone } from './schedule-expression';
+import { scheduleSpec } from './scheduler';
 
 /** What a provisioner may use. */
 export interface ProvisionContext {
@@ -218,11 +220,25 @@ const PROVISIONERS: Record<string, Provisioner> = {
     update: async (ctx, props, record) => nestedStacks(ctx).update(props, record),
     delete: async (ctx, record) => nestedStacks(ctx).delete(record),
   },
+  'AWS::Scheduler::Schedule': {
+    does: 'fires on the virtual clock (rate, cron and at expressions in its time zone), invoking its Lambda or Step Functions target as its role',
+    create: async (ctx, props, facts) => ({ ...asIs(facts), extra: { anchor: checkSchedule(ctx, props, facts.physicalId) } }),
+    // A changed schedule starts over from the update (a rate counts from it).
+    update: async (ctx, props, record) => ({ physicalId: record.physicalId, attributes: record.attributes,
+      extra: { ...record.extra, anchor: checkSchedule(ctx, props, record.physicalId), deletedAfterCompletion: undefined } }),
+  },
   'AWS::CDK::Metadata': {
     does: 'the CDK\'s version report, which CloudFormation keeps for the CDK: nothing to do',
     create: async (ctx) => ({ physicalId: `${ctx.stackName}-${ctx.logicalId}-${randomSuffix(12, false)}`, attributes: {} }),
   },
 };
+
+/** Refuses what Scheduler's CreateSchedule would (ValidationException); returns the virtual time it takes effect. */
+function checkSchedule(ctx: ProvisionContext, props: Record<string, unknown>, name: string): number {
+  const spec = scheduleSpec(name, props);
+  checkTimeZone(spec.timeZone);
+  return ctx.now();
+}
 
 function nestedStacks(ctx: ProvisionContext): NestedStackHost {
   if (!ctx.nestedStacks) throw new ResourceError('nested stacks need the runner');

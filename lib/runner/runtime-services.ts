@@ -18,6 +18,7 @@ import { LocalServiceError, LocalServices } from './local-services';
 import { RunnerState } from './local-state';
 import { WaitSignal } from './resources';
 import { RecordedCall } from './runner-types';
+import { LocalScheduler } from './scheduler';
 import { ParameterStore, SdkTaskHandler, sdkTaskHandler, ssmOperation, TaskIdentity } from './sdk-tasks';
 import { VirtualTimeDriver } from './virtual-time';
 
@@ -37,6 +38,7 @@ export interface RuntimeOptions {
 
 export class RuntimeServices {
   readonly sfn: LocalStepFunctions;
+  readonly scheduler: LocalScheduler;
   readonly parameters: ParameterStore;
   private readonly calls: RecordedCall[] = [];
   private readonly responses = new Map<string, (body: Record<string, unknown>) => void>();
@@ -78,6 +80,19 @@ export class RuntimeServices {
       log: (line) => o.log(line),
     };
     this.sfn = new LocalStepFunctions(host);
+    this.scheduler = new LocalScheduler({
+      clock: o.cloud.clock,
+      world: o.world,
+      enforced: o.identities.enforced,
+      decide: async (roleArn, session, action, resource) => {
+        const caller = o.identities.caller(roleArn, session);
+        return (caller ? await o.cloud.access.decide(caller, { action, resource }) : undefined)?.message;
+      },
+      hold: (work) => (this.time ? this.time.hold(work) : work),
+      invokeFunction: (arn, payload) => this.invokeFunction(arn, payload),
+      startExecution: (arn, name, input) => this.sfn.start(arn, name, input).executionArn,
+      log: (line) => o.log(line),
+    });
     // A stopped clock moves when everything waits (concurrent waits overlap); a running clock moves by itself.
     if (o.cloud.clock.timeScale === 0) this.time = new VirtualTimeDriver(o.cloud.clock);
   }
@@ -130,6 +145,7 @@ export class RuntimeServices {
       },
     });
     state.servicesPort = this.services.port;
+    this.scheduler.sync();
     const endpoint = this.services.endpoint;
     this.lambdaHost = new LambdaHost({
       log: this.o.debug,
@@ -158,6 +174,8 @@ export class RuntimeServices {
   }
 
   async close(): Promise<void> {
+    this.scheduler.stop();
+    await this.scheduler.idle();
     await this.services?.close();
     this.time?.close();
   }

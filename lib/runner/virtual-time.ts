@@ -51,6 +51,16 @@ export class VirtualTimeDriver {
     return Math.max(0, this.inFlight - this.clock.requestsAsleep);
   }
 
+  /** Holds time still until `work` settles (work that is neither HTTP nor a sleep, such as an IAM decision, counts as busy). */
+  hold<T>(work: Promise<T>): Promise<T> {
+    this.inFlight += 1;
+    this.touch();
+    return work.finally(() => {
+      this.inFlight -= 1;
+      this.touch();
+    });
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -1,0 +1,122 @@
+/**
+ * BatchAnalysis's hourly sweep (an EventBridge Scheduler schedule) fires offline: a run stopped by hand (StopExecution)
+ * never releases its hold on the model; once the hold expires, the sweep stops the model. IAM is enforced, so the
+ * schedule's role must trust the scheduler and may invoke the batch function.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { Rekognition } from '@aws-sdk/client-rekognition';
+import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+
+import { LocalCloud, startLocalCloud } from '../../lib/emulator/local-cloud';
+import { BatchAnalysis, CustomLabelsModel } from '../../lib/index';
+import { LocalRunner } from '../../lib/runner/local-runner';
+import { classificationSamples } from '../../lib/samples/shapes';
+
+// aws-cdk-lib's built-in CloudFormation validation (a WebAssembly engine) takes ~13 s per synth and only warns: skipped here.
+process.env.CDK_VALIDATION = 'false';
+
+const IMAGES = 'sweep-images';
+const RESULTS = 'sweep-results';
+const PROJECT = 'sweep-shapes';
+const HOUR = 3_600_000;
+
+describe('BatchAnalysis sweep on the local scheduler', () => {
+  let dir: string;
+  let cloud: LocalCloud;
+  let runner: LocalRunner;
+  let waiting: (executionArn: string) => void;
+  const firstWait = new Promise<string>((resolve) => { waiting = resolve; });
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sweep-'));
+    cloud = await startLocalCloud({ timeScale: 0, buckets: [IMAGES, RESULTS] });
+    // The first Wait of a run (waiting for the model to start) holds the run there until it is stopped.
+    runner = await LocalRunner.open({ stateDir: path.join(dir, 'state'), cloud, log: process.env.DBG ? (l) => process.stderr.write(`${cloud.clock.now()} ${l}\n`) : undefined, beforeWait: (execution) => {
+      waiting(execution.executionArn);
+      return new Promise<void>(() => undefined);
+    } });
+  });
+  afterAll(async () => {
+    await runner?.close();
+    await cloud?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a run stopped by hand leaves a hold; after it expires the hourly sweep stops the model', async () => {
+    const admin = cloud.s3.client();
+    const rekognition = new Rekognition({ endpoint: cloud.rekognitionEndpoint, region: 'us-east-1', credentials: { accessKeyId: 't', secretAccessKey: 't' } });
+    // A trained version, made directly in the emulator.
+    const manifest = async (prefix: string, seed: number): Promise<string> => {
+      const lines: string[] = [];
+      for (const s of classificationSamples({ perLabel: 3, seed })) {
+        await admin.send(new PutObjectCommand({ Bucket: IMAGES, Key: `${prefix}${s.relPath}`, Body: s.bytes }));
+        lines.push(JSON.stringify({ 'source-ref': `s3://${IMAGES}/${prefix}${s.relPath}`, 'shape': 0, 'shape-metadata': { 'class-name': s.labels[0],
+          'confidence': 1, 'type': 'groundtruth/image-classification', 'human-annotated': 'yes', 'creation-date': '2026-01-01T00:00:00.000', 'job-name': 'j' } }));
+      }
+      return lines.join('\n');
+    };
+    await admin.send(new PutObjectCommand({ Bucket: IMAGES, Key: 'train.manifest', Body: await manifest('train/', 7) }));
+    await admin.send(new PutObjectCommand({ Bucket: IMAGES, Key: 'test.manifest', Body: await manifest('test/', 9) }));
+    const projectArn = (await rekognition.createProject({ ProjectName: PROJECT })).ProjectArn!;
+    for (const type of ['TRAIN', 'TEST'] as const) {
+      await rekognition.createDataset({ ProjectArn: projectArn, DatasetType: type,
+        DatasetSource: { GroundTruthManifest: { S3Object: { Bucket: IMAGES, Name: `${type.toLowerCase()}.manifest` } } } });
+    }
+    cloud.clock.advance(60_000);
+    await cloud.emulator.idle();
+    const versionArn = (await rekognition.createProjectVersion({ ProjectArn: projectArn, VersionName: 'v1',
+      OutputConfig: { S3Bucket: RESULTS, S3KeyPrefix: 'training/' }})).ProjectVersionArn!;
+    cloud.clock.advance(24 * HOUR);
+    await cloud.emulator.idle();
+    for (const s of classificationSamples({ perLabel: 1, seed: 8 })) {
+      await admin.send(new PutObjectCommand({ Bucket: IMAGES, Key: `incoming/${s.relPath}`, Body: s.bytes }));
+    }
+
+    const outdir = path.join(dir, 'cdk.out');
+    const app = new App({ outdir });
+    const stack = new Stack(app, 'Sweep', { env: { region: 'us-east-1' } });
+    new BatchAnalysis(stack, 'Batch', {
+      model: CustomLabelsModel.fromVersionArn(stack, 'Model', versionArn),
+      input: { bucket: s3.Bucket.fromBucketName(stack, 'Images', IMAGES), prefix: 'incoming/' },
+      output: { bucket: s3.Bucket.fromBucketName(stack, 'Results', RESULTS), prefix: 'results/' },
+      stopWhenIdle: Duration.minutes(15),
+      leaseDuration: Duration.hours(1),
+    });
+    app.synth();
+    await runner.deploy(outdir);
+    expect(runner.iamEnforced).toBe(true);
+    const machineArn = Object.values(runner.stackState('Sweep')!.resources).find((r) => r.type === 'AWS::StepFunctions::StateMachine')!.physicalId;
+
+    // WHEN a run takes the model and is stopped by hand while it waits for the model to start
+    const sfn = new SFNClient({ endpoint: runner.servicesEndpoint, region: 'us-east-1', credentials: { accessKeyId: 't', secretAccessKey: 't' } });
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: machineArn, input: '{}' }));
+    expect(await firstWait).toBe(executionArn);
+    await sfn.send(new StopExecutionCommand({ executionArn }));
+    const stoppedAt = cloud.clock.now();
+    // THEN its hold stays, and the model it started runs on
+    const leases = await admin.send(new ListObjectsV2Command({ Bucket: RESULTS, Prefix: 'results/leases/' }));
+    expect(leases.Contents).toHaveLength(1);
+    await runner.runFor(30 * 60_000);
+    expect(cloud.emulator.usage().running).toEqual([versionArn]);
+
+    // WHEN a few virtual hours pass: the sweep fires hourly, and stops the model once the hold expired (1 hour)
+    await runner.runFor(3 * HOUR);
+    const sweeps = runner.scheduleInvocations().filter((i) => i.resource.startsWith('Sweep/BatchSweep'));
+    expect(sweeps.length).toBeGreaterThanOrEqual(3);
+    expect(sweeps.every((i) => i.outcome === 'SUCCEEDED' && i.functionResult === 'SUCCEEDED')).toBe(true);
+    expect(cloud.emulator.usage().running).toEqual([]);
+    const { ProjectVersionDescriptions } = await rekognition.describeProjectVersions({ ProjectArn: projectArn });
+    expect(ProjectVersionDescriptions![0].Status).toBe('STOPPED');
+    // The meter: the model ran less than the hold (1 hour) plus the sweep's period (1 hour) after the stop.
+    const hours = cloud.emulator.usage().totals.inferenceUnitHours;
+    expect(hours).toBeGreaterThan(1);
+    expect(hours).toBeLessThan((cloud.clock.now() - stoppedAt) / HOUR);
+    expect(hours).toBeLessThanOrEqual(2 + 0.1);
+  });
+});
