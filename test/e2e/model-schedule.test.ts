@@ -35,10 +35,11 @@ function synth(outdir: string, versionArn: string): string {
     batchAnalyses: [batch],
     windows: [{ start: 'cron(0 8 ? * MON-FRI *)', stop: 'cron(0 18 ? * MON-FRI *)' }],
     timeZone: 'Europe/Berlin',
-    maxRunningTime: Duration.hours(3),
-    dailyInferenceUnitHoursBudget: 4,
+    maxRunningTime: Duration.hours(12),
+    dailyInferenceUnitHoursBudget: 24,
     maxInferenceUnits: 2,
-    guardInterval: Duration.minutes(15),
+    // 336 guard runs a week instead of 2,016: the week's test stays cheap; the arithmetic is the same.
+    guardInterval: Duration.minutes(30),
   });
   app.synth();
   return outdir;
@@ -50,6 +51,7 @@ describe('ModelSchedule offline under IAM enforcement', () => {
   let versionArn: string;
   let sfn: SFNClient;
   let machineArn: string;
+  let monday: number;
 
   const status = async (): Promise<string> => {
     const projectArn = (await session.rekognition.describeProjects({ ProjectNames: [PROJECT] })).ProjectDescriptions![0].ProjectArn!;
@@ -105,6 +107,10 @@ describe('ModelSchedule offline under IAM enforcement', () => {
     cloud.clock.advance(24 * HOUR);
     await cloud.emulator.idle();
     expect(await status()).toBe('TRAINING_COMPLETED');
+    // Deployed on a Monday at 00:00 in Berlin (Sunday 23:00 UTC in winter): nothing is scheduled before the deploy.
+    monday = Date.parse('2026-12-13T23:00:00Z');
+    while (monday < cloud.clock.now()) monday += 7 * 24 * HOUR;
+    cloud.clock.advance(monday - cloud.clock.now());
 
     await runner.deploy(synth(path.join(dir, 'cdk.out'), versionArn));
     await runner.settle();
@@ -117,7 +123,69 @@ describe('ModelSchedule offline under IAM enforcement', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  test('start waits for RUNNING, stop waits for STOPPED; the meter counts the time between', async () => {
+  test('a virtual week: the model runs exactly in its Mon-Fri 08:00-18:00 Europe/Berlin windows; on the weekend maxRunningTime stops a '
+    + 'model started by hand, and the budget guard stops one started with 3 units, with alarms', async () => {
+    const { runner, cloud } = session;
+    /** Lets time pass until a day (0 = Monday) and time in Berlin (UTC+1 in December). */
+    const until = async (day: number, hh: number, mm = 0): Promise<void> => {
+      const target = monday + day * 24 * HOUR + hh * HOUR + mm * MIN;
+      await runner.runFor(target - cloud.clock.now());
+      // runFor returns when the clock gets there; an execution may still be between two tasks.
+      await runner.settle();
+    };
+    const weekStart = unitHours();
+    for (let day = 0; day < 5; day++) {
+      await until(day, 7, 59);
+      expect([day, await status()]).toEqual([day, day === 0 ? 'TRAINING_COMPLETED' : 'STOPPED']);
+      await until(day, 8, 10);
+      expect([day, await status()]).toEqual([day, 'RUNNING']);
+      await until(day, 17, 59);
+      expect([day, await status()]).toEqual([day, 'RUNNING']);
+      await until(day, 18, 5);
+      expect([day, await status()]).toEqual([day, 'STOPPED']);
+    }
+    // The meter: 10 hours a day at 1 unit, less the start (5 minutes), plus at most the stop (1 minute).
+    const weekdays = unitHours() - weekStart;
+    expect(weekdays).toBeGreaterThan(5 * (10 - 6 / 60));
+    expect(weekdays).toBeLessThanOrEqual(5 * (10 + 1 / 60));
+    const windows = runner.scheduleInvocations().filter((i) => /Window0(Start|Stop)/.test(i.resource));
+    expect(windows.map((i) => [new Date(i.at).toISOString().slice(0, 16), i.resource.includes('Start') ? 'start' : 'stop', i.outcome]))
+      .toEqual([0, 1, 2, 3, 4].flatMap((d) => [[new Date(monday + d * 24 * HOUR + 8 * HOUR).toISOString().slice(0, 16), 'start', 'SUCCEEDED'],
+        [new Date(monday + d * 24 * HOUR + 18 * HOUR).toISOString().slice(0, 16), 'stop', 'SUCCEEDED']]));
+    for (const i of windows) expect((await outcome(i.executionArn!)).status).toBe('SUCCEEDED');
+    expect(alarms()).toEqual([]);
+
+    // Saturday: someone starts the model by hand at 06:00; the guard stops it before it has run 12 hours.
+    await until(5, 6);
+    const before = unitHours();
+    await session.rekognition.startProjectVersion({ ProjectVersionArn: versionArn, MinInferenceUnits: 1 });
+    await until(5, 18, 10);
+    expect(await status()).toBe('STOPPED');
+    expect(alarms()).toEqual([expect.stringMatching(/has run 1[01]\.\d+ hours without a break and would reach maxRunningTime \(12 hours\)/)]);
+    expect(unitHours() - before).toBeLessThan(12);
+
+    // Sunday: started by hand with 3 units; counted at 3 units, the day's 24 unit-hours are reached after 8 hours.
+    await until(6, 6);
+    await session.rekognition.startProjectVersion({ ProjectVersionArn: versionArn, MinInferenceUnits: 3 });
+    await until(6, 15);
+    expect(await status()).toBe('STOPPED');
+    expect(alarms()[1]).toMatch(new RegExp(`^ModelSchedule ${STACK_NAME}/OfficeHours stopped ${versionArn}: today's inference-unit hours \\(Europe/Berlin\\) `
+      + 'are 22\\.5 and would reach the dailyInferenceUnitHoursBudget \\(24\\) by the next check \\(counted as running time × 3 units'));
+    // A start the same day is refused, with an alarm.
+    const refused = await control('start');
+    expect(refused.output).toMatchObject({ refused: true });
+    expect(alarms()).toHaveLength(3);
+    expect(await status()).toBe('STOPPED');
+    // Every guard run of the week succeeded.
+    const guards = runner.scheduleInvocations().filter((i) => i.resource.includes('OfficeHoursGuard'));
+    // Every 30 minutes since the deploy (Monday 00:00), to Sunday 15:00.
+    expect(guards.length).toBeGreaterThanOrEqual(Math.floor((cloud.clock.now() - monday) / (30 * MIN)) - 1);
+    for (const g of guards) expect(g.outcome).toBe('SUCCEEDED');
+  }, 300_000);
+
+  test('start waits for RUNNING, stop waits for STOPPED (started by hand); the meter counts the time between', async () => {
+    // Monday 00:00 of the next week: the budget starts over, the next window is at 08:00.
+    await session.runner.runFor(monday + 7 * 24 * HOUR - session.cloud.clock.now());
     const before = unitHours();
     const started = await control('start');
     expect([started.status, started.error, started.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
@@ -129,37 +197,11 @@ describe('ModelSchedule offline under IAM enforcement', () => {
     expect(stopped.output).toMatchObject({ status: 'STOPPED', stopping: false });
     expect(session.cloud.emulator.usage().running).toEqual([]);
     // Started with MaxInferenceUnits 2, it ran at 1 unit (no load) for the hour and the stop's minute.
-    expect(unitHours() - before).toBeGreaterThan(1);
+    expect(unitHours() - before).toBeGreaterThan(0.99);
     expect(unitHours() - before).toBeLessThan(1 + 5 / 60);
-    expect(alarms()).toEqual([]);
-  });
-
-  test('the budget guard stops the model before the day\'s inference-unit hours reach the budget, and publishes an alarm', async () => {
-    expect((await control('start')).status).toBe('SUCCEEDED');
-    // Counted at MaxInferenceUnits (2): 30 unit-minutes per 15-minute run; the budget (4) is reached by the 8th run.
-    const runs = [];
-    for (let i = 0; i < 12; i++) {
-      await session.runner.runFor(15 * MIN);
-      const run = await control('guard');
-      expect(run.status).toBe('SUCCEEDED');
-      runs.push(run.output!);
-      if (run.output!.alarm) break;
-    }
-    expect(runs.length).toBeLessThanOrEqual(8);
-    expect(runs[runs.length - 1]).toMatchObject({ status: 'STOPPED', stopping: false });
-    expect(await status()).toBe('STOPPED');
-    expect(alarms()).toEqual([expect.stringMatching(new RegExp(`^ModelSchedule ${STACK_NAME}/OfficeHours stopped ${versionArn}: today's `
-      + 'inference-unit hours \\(Europe/Berlin\\) are 3\\.5 and would reach the dailyInferenceUnitHoursBudget \\(4\\)'))]);
-    // A window opening the same day is refused, with an alarm.
-    const refused = await control('start');
-    expect(refused.output).toMatchObject({ refused: true });
-    expect(alarms()).toHaveLength(2);
-    expect(await status()).toBe('STOPPED');
   });
 
   test('a stop the service refuses fails the execution and publishes an alarm with the service\'s words', async () => {
-    // The next day: the budget starts over.
-    await session.runner.runFor(24 * HOUR);
     expect((await control('start')).status).toBe('SUCCEEDED');
     session.cloud.emulator.faults.add({ operation: 'StopProjectVersion', error: 'ResourceInUseException', message: 'Injected: the version is busy',
       times: 3 });
