@@ -1,6 +1,6 @@
 /**
  * One synth of a model over a local folder, in a process of its own so that its wall time and peak memory are its own
- * (bench/scale.ts runs it). Arguments: <images dir> <outdir> <cache dir>. Prints one JSON line.
+ * (bench/scale.ts runs it). Arguments: <images dir> <outdir> <cache dir>. Prints one JSON line; maxRssMb is VmHWM.
  */
 import * as fs from 'node:fs';
 
@@ -19,7 +19,21 @@ const ms = Number(process.hrtime.bigint() - started) / 1e6;
 // CPU time (user + system, this process and the pack writer it waited for) says what synth costs on a busy machine too.
 const self = process.resourceUsage();
 const cpuMs = (self.userCPUTime + self.systemCPUTime) / 1000 + childrenCpuMs();
-console.log(JSON.stringify({ ms: Math.round(ms), cpuMs: Math.round(cpuMs), maxRssMb: Math.round(self.maxRSS / 1024) }));
+console.log(JSON.stringify({ ms: Math.round(ms), cpuMs: Math.round(cpuMs), maxRssMb: Math.round(peakRssKb(self.maxRSS) / 1024) }));
+
+/**
+ * This process's own peak RSS: VmHWM, which exec resets. ru_maxrss is not reset: a process spawned from a larger one
+ * inherits its high-water mark. ru_maxrss where there is no /proc.
+ */
+function peakRssKb(maxRssKb: number): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]);
+  } catch {
+    // not Linux
+  }
+  return maxRssKb;
+}
 
 /** CPU time of the child processes waited for (cutime + cstime of /proc/self/stat); 0 where there is no /proc. */
 function childrenCpuMs(): number {

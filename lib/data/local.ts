@@ -20,6 +20,7 @@ import { MANIFEST_LIMITS, ManifestIssue, UseCase } from '../manifest/types';
 import { LineResult, ManifestValidation, ManifestValidator, pairIssues } from '../manifest/validator';
 import { CachedImageInspector, contentKey } from './image-facts';
 import { LabelSource } from './label-source';
+import { collectAfterLargeData } from './memory';
 import { PackObject } from './packs';
 import type { TestSplitConfig } from './test-data';
 
@@ -125,6 +126,8 @@ export interface LocalDataResult {
   /** What synth read: images read (not answered from the cache) and their bytes. */
   readonly imagesRead: number;
   readonly imageBytesRead: number;
+  /** Manifest lines of both sides as given (before a split). */
+  readonly lines?: number;
 }
 
 /** The default home of synth's caches: `node_modules/.cache/` of the app when there is one, else the OS temp dir. */
@@ -155,8 +158,7 @@ function measure(manifest: string): { lines: number; bytes: number } {
 
 
 /** Service limits that fail synth before any validation, each message with the limit and the figure. */
-export function limitProblems(what: string, manifest: string): string[] {
-  const { lines, bytes } = measure(manifest);
+function limitProblems(what: string, { lines, bytes }: { lines: number; bytes: number }): string[] {
   const problems: string[] = [];
   if (lines > MANIFEST_LIMITS.maxLines) {
     problems.push(`${what}: ${lines.toLocaleString('en-US')} images; a dataset holds at most ${MANIFEST_LIMITS.maxLines.toLocaleString('en-US')} `
@@ -220,8 +222,12 @@ export function prepareLocalData(training: LocalSide | undefined, testing: Local
   split: TestSplitConfig | undefined): LocalDataResult {
   const errors: string[] = [];
   const notes: string[] = [];
+  let lines = 0;
   for (const [side, what] of [[training, 'trainingData'], [testing, 'testData']] as const) {
-    if (side) errors.push(...limitProblems(side.description ? `${what} (${side.description})` : what, side.manifest));
+    if (!side) continue;
+    const size = measure(side.manifest);
+    lines += size.lines;
+    errors.push(...limitProblems(side.description ? `${what} (${side.description})` : what, size));
   }
   const nothingRead = { errors, notes, imagesRead: 0, imageBytesRead: 0 };
   if (errors.length > 0) return nothingRead;
@@ -268,6 +274,7 @@ export function prepareLocalData(training: LocalSide | undefined, testing: Local
   const imagesRead = [...inspectors.values()].reduce((n, i) => n + i.filesRead, 0);
   const imageBytesRead = [...inspectors.values()].reduce((n, i) => n + i.bytesRead, 0);
   for (const inspector of inspectors.values()) inspector.save();
+  collectAfterLargeData(lines);
   if (errors.length > 0) return { errors, notes, shape, imagesRead, imageBytesRead };
 
   const ship = (manifest: string | undefined, side: LocalSide | undefined, images: CachedImageInspector | undefined, what: string) => {
@@ -279,8 +286,9 @@ export function prepareLocalData(training: LocalSide | undefined, testing: Local
   const result = {
     training: ship(trainingManifest, training, trainingImages, 'training manifest'),
     testing: ship(testingManifest, testingSide, testingImages, 'testing manifest'),
-    errors, shape, notes, imagesRead, imageBytesRead,
+    errors, shape, notes, imagesRead, imageBytesRead, lines,
   };
+  collectAfterLargeData(lines);
   return result;
 }
 

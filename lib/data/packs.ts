@@ -132,87 +132,96 @@ const MADE_BY = (3 << 8) | 45;
 const UTF8 = 0x0800;
 const U16_MAX = 0xffff;
 const U32_MAX = 0xffffffff;
-/** Written to the file in chunks of about this size. */
-const WRITE_CHUNK = 4 * 1024 * 1024;
+/**
+ * Local headers and image bytes are gathered in one buffer of this size and written when it is full: the largest image
+ * the service accepts (15 MB) and its header fit, so no image needs a buffer of its own.
+ */
+const WRITE_CHUNK = 16 * 1024 * 1024;
+/** Central directory records are gathered in blocks of this size (about 8,000 records each). */
+const CENTRAL_BLOCK = 1024 * 1024;
 
 /**
  * Writes a pack zip: entries stored (PNG and JPEG are compressed already), ZIP64 records when the archive passes
- * 65,535 entries or an offset passes 4 GB. Synchronous and linear in the entries: one read of each image, written
- * through a 4 MiB buffer; memory is that buffer and one central directory record per entry (about 130 bytes). The
- * zip goes to a side file renamed at the end, so a synth that dies never leaves half a pack.
+ * 65,535 entries or an offset passes 4 GB. Synchronous and linear in the entries. Each image is read straight into the
+ * write buffer, so a pack of 250,000 images allocates no buffer per image (they were most of synth's peak memory at
+ * that size); memory is the write buffer and the central directory (about 120 bytes per entry). The zip goes to a side
+ * file renamed at the end, so a synth that dies never leaves half a pack.
  */
 export function writePack(out: string, entries: readonly PackObject[]): void {
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
   const fd = fs.openSync(tmp, 'w');
   try {
+    const chunk = Buffer.allocUnsafe(WRITE_CHUNK);
+    let used = 0;
     let offset = 0;
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    const write = (b: Buffer) => {
-      pending.push(b);
-      pendingBytes += b.length;
-      offset += b.length;
-      if (pendingBytes >= WRITE_CHUNK) flush();
-    };
     const flush = () => {
-      if (pendingBytes > 0) fs.writeSync(fd, Buffer.concat(pending, pendingBytes));
-      pending = [];
-      pendingBytes = 0;
+      if (used > 0) fs.writeSync(fd, chunk, 0, used);
+      used = 0;
     };
-    const central: Buffer[] = [];
+    /** `n` bytes to fill at `at` of the returned buffer: the write buffer, or one of its own for an outsized entry. */
+    const reserve = (n: number): { buf: Buffer; at: number } => {
+      if (used + n > chunk.length) flush();
+      if (n > chunk.length) return { buf: Buffer.alloc(n), at: 0 };
+      used += n;
+      return { buf: chunk, at: used - n };
+    };
+    const commit = (r: { buf: Buffer }, n: number) => {
+      if (r.buf !== chunk) fs.writeSync(fd, r.buf);
+      offset += n;
+    };
+    const central = new BlockWriter(CENTRAL_BLOCK);
     for (const entry of entries) {
-      const data = fs.readFileSync(entry.file);
-      if (data.length >= U32_MAX) throw new Error(`${entry.file} is 4 GB or more: too large for a pack`);
       const name = Buffer.from(entry.key, 'utf8');
-      const crc = crc32(data);
-      const local = Buffer.alloc(30);
-      local.writeUInt32LE(0x04034b50, 0);
-      local.writeUInt16LE(20, 4); // version needed: sizes fit 32 bits, so no ZIP64 field here
-      local.writeUInt16LE(UTF8, 6);
-      local.writeUInt16LE(0, 8); // stored
-      local.writeUInt16LE(DOS_TIME, 10);
-      local.writeUInt16LE(DOS_DATE, 12);
-      local.writeUInt32LE(crc, 14);
-      local.writeUInt32LE(data.length, 18);
-      local.writeUInt32LE(data.length, 22);
-      local.writeUInt16LE(name.length, 26);
-      local.writeUInt16LE(0, 28);
+      const input = fs.openSync(entry.file, 'r');
+      let size: number;
+      let crc: number;
       const headerOffset = offset;
-      write(local);
-      write(name);
-      write(data);
+      try {
+        size = fs.fstatSync(input).size;
+        if (size >= U32_MAX) throw new Error(`${entry.file} is 4 GB or more: too large for a pack`);
+        const n = 30 + name.length + size;
+        const r = reserve(n);
+        const dataAt = r.at + 30 + name.length;
+        readFully(input, r.buf, dataAt, size, entry.file);
+        crc = crc32(r.buf.subarray(dataAt, dataAt + size));
+        r.buf.writeUInt32LE(0x04034b50, r.at);
+        r.buf.writeUInt16LE(20, r.at + 4); // version needed: sizes fit 32 bits, so no ZIP64 field here
+        sharedFields(r.buf, r.at + 6, crc, size, name.length);
+        r.buf.writeUInt16LE(0, r.at + 28); // no extra field
+        name.copy(r.buf, r.at + 30);
+        commit(r, n);
+      } finally {
+        fs.closeSync(input);
+      }
       // The central directory record; its local header offset moves to a ZIP64 extra field past 4 GB.
       const zip64 = headerOffset >= U32_MAX;
-      const record = Buffer.alloc(46 + (zip64 ? 12 : 0));
-      record.writeUInt32LE(0x02014b50, 0);
-      record.writeUInt16LE(MADE_BY, 4);
-      record.writeUInt16LE(zip64 ? 45 : 20, 6);
-      record.writeUInt16LE(UTF8, 8);
-      record.writeUInt16LE(0, 10);
-      record.writeUInt16LE(DOS_TIME, 12);
-      record.writeUInt16LE(DOS_DATE, 14);
-      record.writeUInt32LE(crc, 16);
-      record.writeUInt32LE(data.length, 20);
-      record.writeUInt32LE(data.length, 24);
-      record.writeUInt16LE(name.length, 28);
-      record.writeUInt16LE(zip64 ? 12 : 0, 30);
-      record.writeUInt16LE(0, 32); // comment
-      record.writeUInt16LE(0, 34); // disk
-      record.writeUInt16LE(0, 36); // internal attributes
-      record.writeUInt32LE((0o100644 << 16) >>> 0, 38); // a regular file, rw-r--r--
-      record.writeUInt32LE(zip64 ? U32_MAX : headerOffset, 42);
+      const { buf: record, at } = central.reserve(46 + name.length + (zip64 ? 12 : 0));
+      record.writeUInt32LE(0x02014b50, at);
+      record.writeUInt16LE(MADE_BY, at + 4);
+      record.writeUInt16LE(zip64 ? 45 : 20, at + 6);
+      sharedFields(record, at + 8, crc, size, name.length);
+      record.writeUInt16LE(zip64 ? 12 : 0, at + 30);
+      record.writeUInt16LE(0, at + 32); // comment
+      record.writeUInt16LE(0, at + 34); // disk
+      record.writeUInt16LE(0, at + 36); // internal attributes
+      record.writeUInt32LE((0o100644 << 16) >>> 0, at + 38); // a regular file, rw-r--r--
+      record.writeUInt32LE(zip64 ? U32_MAX : headerOffset, at + 42);
+      name.copy(record, at + 46);
       if (zip64) {
-        record.writeUInt16LE(0x0001, 46);
-        record.writeUInt16LE(8, 48);
-        record.writeBigUInt64LE(BigInt(headerOffset), 50);
+        const extra = at + 46 + name.length;
+        record.writeUInt16LE(0x0001, extra);
+        record.writeUInt16LE(8, extra + 2);
+        record.writeBigUInt64LE(BigInt(headerOffset), extra + 4);
       }
-      central.push(Buffer.concat([record.subarray(0, 46), name, record.subarray(46)]));
     }
+    flush();
     const centralOffset = offset;
-    for (const record of central) write(record);
-    const centralBytes = offset - centralOffset;
+    for (const block of central.blocks()) fs.writeSync(fd, block);
+    const centralBytes = central.bytes;
+    offset += centralBytes;
     const count = entries.length;
+    const tail: Buffer[] = [];
     if (count >= U16_MAX || centralOffset >= U32_MAX || centralBytes >= U32_MAX) {
       const zip64End = Buffer.alloc(56);
       zip64End.writeUInt32LE(0x06064b50, 0);
@@ -230,8 +239,7 @@ export function writePack(out: string, entries: readonly PackObject[]): void {
       locator.writeUInt32LE(0, 4);
       locator.writeBigUInt64LE(BigInt(offset), 8);
       locator.writeUInt32LE(1, 16);
-      write(zip64End);
-      write(locator);
+      tail.push(zip64End, locator);
     }
     const end = Buffer.alloc(22);
     end.writeUInt32LE(0x06054b50, 0);
@@ -239,8 +247,8 @@ export function writePack(out: string, entries: readonly PackObject[]): void {
     end.writeUInt16LE(Math.min(count, U16_MAX), 10);
     end.writeUInt32LE(Math.min(centralBytes, U32_MAX), 12);
     end.writeUInt32LE(Math.min(centralOffset, U32_MAX), 16);
-    write(end);
-    flush();
+    tail.push(end);
+    fs.writeSync(fd, Buffer.concat(tail));
     fs.closeSync(fd);
     fs.renameSync(tmp, out);
   } catch (err) {
@@ -252,6 +260,58 @@ export function writePack(out: string, entries: readonly PackObject[]): void {
     fs.rmSync(tmp, { force: true });
     throw new Error(`writing the image pack ${out} failed: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/** Reads exactly `size` bytes of an open file into `buf` at `at`; a file that shrank meanwhile is an error. */
+function readFully(fd: number, buf: Buffer, at: number, size: number, file: string): void {
+  let done = 0;
+  while (done < size) {
+    const n = fs.readSync(fd, buf, at + done, size - done, done);
+    if (n === 0) throw new Error(`${file} changed while it was packed (${done} of ${size} bytes read)`);
+    done += n;
+  }
+}
+
+/** Appends records to blocks of a fixed size (a record never spans two), for few large buffers instead of many small. */
+class BlockWriter {
+  private readonly full: Buffer[] = [];
+  private block: Buffer;
+  private used = 0;
+  bytes = 0;
+
+  constructor(private readonly size: number) {
+    this.block = Buffer.allocUnsafe(size);
+  }
+
+  reserve(n: number): { buf: Buffer; at: number } {
+    if (this.used + n > this.block.length) {
+      this.full.push(this.block.subarray(0, this.used));
+      this.block = Buffer.allocUnsafe(Math.max(this.size, n));
+      this.used = 0;
+    }
+    this.used += n;
+    this.bytes += n;
+    return { buf: this.block, at: this.used - n };
+  }
+
+  blocks(): Buffer[] {
+    return [...this.full, this.block.subarray(0, this.used)];
+  }
+}
+
+/**
+ * The fields a local header (from byte 6) and its central directory record (from byte 8) share, in the same order:
+ * flags (UTF-8 names), method (stored), DOS time and date, CRC-32, compressed and uncompressed size, name length.
+ */
+function sharedFields(b: Buffer, at: number, crc: number, size: number, nameLength: number): void {
+  b.writeUInt16LE(UTF8, at);
+  b.writeUInt16LE(0, at + 2); // stored
+  b.writeUInt16LE(DOS_TIME, at + 4);
+  b.writeUInt16LE(DOS_DATE, at + 6);
+  b.writeUInt32LE(crc, at + 8);
+  b.writeUInt32LE(size, at + 12);
+  b.writeUInt32LE(size, at + 16);
+  b.writeUInt16LE(nameLength, at + 20);
 }
 
 let CRC_TABLE: number[] | undefined;

@@ -13,6 +13,7 @@ import { Construct } from 'constructs';
 
 import { DataConfig, TestData, TestDataConfig, TrainingData } from '../data';
 import { compressManifest, DataShape, prepareLocalData, sha256, ShippedSide, stageFile } from '../data/local';
+import { collectAfterLargeData } from '../data/memory';
 import { PackObject, planPacks } from '../data/packs';
 import { CustomLabelsProject, ICustomLabelsProject } from '../project/project';
 import { SERVING_VERSION_PARAMETER_ENV } from '../runtime/env';
@@ -279,6 +280,7 @@ export class CustomLabelsModel extends Resource implements ICustomLabelsModel {
         return { Bucket: asset.s3BucketName, Name: asset.s3ObjectKey };
       }));
     }
+    collectAfterLargeData(local?.lines ?? 0);
     const assetSource = (name: string, side: ShippedSide): DataSource => {
       const manifest = new s3assets.Asset(this, name === 'training.manifest' ? 'TrainingManifest' : 'TestingManifest',
         { path: stageFile(`${name}.gz`, compressManifest(side.manifest)) });

@@ -80,7 +80,7 @@ export class RekognitionEmulator {
   readonly faults: { add(spec: FaultSpec): void; clear(): void; setRandom(spec?: RandomFaultSpec): void };
   readonly force: { training(o: ForcedTraining): void; start(o: ForcedStart): void; clear(): void };
   /** Sets what models take (tests change it between runs); see {@link ModelCapacity}. */
-  readonly capacity: { set(c: ModelCapacity): void; clear(): void };
+  readonly capacity: { set(c: ModelCapacity): void; clear(): void; virtualClockOnly(on: boolean): void };
   private readonly core: EmulatorCore;
   private readonly injector: FaultInjector;
   private readonly server: JsonProtocolServer;
@@ -95,7 +95,8 @@ export class RekognitionEmulator {
       options.tpsPerInferenceUnit ?? 5, this.log, options.stateDir ? new StateStore(options.stateDir) : undefined, options.access,
       { ...DEFAULT_QUOTAS, ...options.quotas }, options.modelCapacity,
     );
-    this.capacity = { set: (c) => this.core.capacity.set(c), clear: () => this.core.capacity.clear() };
+    this.capacity = { set: (c) => this.core.capacity.set(c), clear: () => this.core.capacity.clear(),
+      virtualClockOnly: (on) => { this.core.capacity.virtualClockOnly = on; } };
     this.injector = new FaultInjector(options.faults, options.randomFaults);
     this.faults = {
       add: (spec) => this.injector.add(spec),

@@ -81,6 +81,26 @@ describe('model capacity', () => {
     world.clock.advance(60_000);
   });
 
+  test('virtualClockOnly: only virtual time makes room (callers paced on the virtual clock, on a machine too slow to fill a wall-clock second)', async () => {
+    world.emulator.capacity.set({ projectName: 'cap', tpsPerInferenceUnit: 4, latencyMs: 0 });
+    world.emulator.capacity.virtualClockOnly(true);
+    await world.rekognition.send(new StartProjectVersionCommand({ ProjectVersionArn: versionArn, MinInferenceUnits: 1 }));
+    world.clock.advance(5 * 60_000);
+    try {
+      await Promise.all([1, 2, 3, 4].map(() => detect()));
+      // A wall-clock second passes, the virtual second does not: still refused.
+      await new Promise((resolve) => setTimeout(resolve, 1050));
+      expect((await errorOf(detect())).name).toBe('ProvisionedThroughputExceededException');
+      world.clock.advance(1000);
+      await expect(detect()).resolves.toHaveProperty('CustomLabels');
+    } finally {
+      world.emulator.capacity.virtualClockOnly(false);
+      world.emulator.capacity.set({ projectName: 'cap', tpsPerInferenceUnit: 4, latencyMs: 250 });
+    }
+    await world.rekognition.send(new StopProjectVersionCommand({ ProjectVersionArn: versionArn }));
+    world.clock.advance(60_000);
+  });
+
   test('auto scaling adds units under refused load (serving 5 minutes later) and removes them 15 minutes after the load; the meter bills each unit', async () => {
     // Answers at once here: the test moves the clock itself.
     world.emulator.capacity.set({ projectName: 'cap', tpsPerInferenceUnit: 4 });
