@@ -156,7 +156,7 @@ export class ModelSchedule extends Construct {
         + `${describeValue(timeZone)}`)
       .check(props.dailyInferenceUnitHoursBudget === undefined || isUnresolved(props.dailyInferenceUnitHoursBudget)
         || (Number.isFinite(props.dailyInferenceUnitHoursBudget) && props.dailyInferenceUnitHoursBudget > 0),
-        `dailyInferenceUnitHoursBudget must be > 0, got: ${describeValue(props.dailyInferenceUnitHoursBudget)}`)
+      `dailyInferenceUnitHoursBudget must be > 0, got: ${describeValue(props.dailyInferenceUnitHoursBudget)}`)
       .integer('minInferenceUnits', props.minInferenceUnits, 1)
       .integer('maxInferenceUnits', props.maxInferenceUnits, props.minInferenceUnits ?? 1);
     props.windows.forEach((w, i) => {
