@@ -3,3 +3,4 @@ export * from './data';
 export * from './feedback';
 export * from './model';
 export * from './project';
+export * from './schedule';
