@@ -1,3 +1,8 @@
+// aws-cdk-lib checks every synthesized template against CloudFormation's schemas and only warns (it downgrades its own
+// errors to warnings): seconds per synth of a stack with a workflow, minutes over the suite. The offline runner checks
+// what a deploy needs (resource types, properties it uses, limits); the workers inherit this from the parent.
+process.env.CDK_VALIDATION ??= 'false';
+
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',

@@ -326,7 +326,7 @@ export class BatchAnalysis extends Construct {
     this.handler.function.grantInvoke(sweepRole);
     acknowledgeWildcardResources(sweepRole, [`${fnArn}:*`], 'lambda:InvokeFunction on <function ARN>:* covers the versions and aliases '
       + 'of the batch\'s one function only');
-    new scheduler.CfnSchedule(this, 'Sweep', {
+    const sweep = new scheduler.CfnSchedule(this, 'Sweep', {
       scheduleExpression: 'rate(1 hour)',
       flexibleTimeWindow: { mode: 'OFF' },
       // With uploads, the sweep also opens a window for uploads a failed or stopped window run left behind.
@@ -334,18 +334,21 @@ export class BatchAnalysis extends Construct {
         ? stack.toJsonString({ action: 'sweep', stateMachineArn: sm.stateMachineArn, waitSeconds: batchWindow.toSeconds() })
         : JSON.stringify({ action: 'sweep' }) },
     });
+    // A rate schedule fires as it is created: its role's policy must exist by then (the first sweep was refused offline).
+    sweep.node.addDependency(sweepRole);
 
     if (props.schedule) {
       // A role of its own, trusted by EventBridge Scheduler only, that may start this state machine and nothing else.
       const scheduleRole = new iam.Role(this, 'ScheduleRole', { assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
         description: 'Starts the batch analysis state machine on its schedule' });
       sm.grantStartExecution(scheduleRole);
-      new scheduler.CfnSchedule(this, 'Schedule', {
+      const schedule = new scheduler.CfnSchedule(this, 'Schedule', {
         scheduleExpression: props.schedule.expressionString,
         scheduleExpressionTimezone: props.schedule.timeZone?.timezoneName,
         flexibleTimeWindow: { mode: 'OFF' },
         target: { arn: sm.stateMachineArn, roleArn: scheduleRole.roleArn, input: '{}' },
       });
+      schedule.node.addDependency(scheduleRole);
     }
     if (uploads) this.analyseUploads(props.input.bucket, inputPrefix, batchWindow);
   }

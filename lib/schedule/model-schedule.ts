@@ -311,14 +311,18 @@ export class ModelSchedule extends Construct {
       description: 'EventBridge Scheduler: starts the model schedule\'s Control executions' });
     this.stateMachine.grantStartExecution(role);
     // A late delivery must not act in the wrong window: a start is dropped after 15 minutes, a stop or guard after an hour.
-    const schedule = (id: string, expression: string, action: string, maxAgeSeconds: number, tz?: string) => new scheduler.CfnSchedule(this, id, {
-      scheduleExpression: expression,
-      ...(tz ? { scheduleExpressionTimezone: tz } : {}),
-      flexibleTimeWindow: { mode: 'OFF' },
-      description: `${this.node.path}: ${action} (${expression}${tz ? ` ${tz}` : ''})`.slice(0, 512),
-      target: { arn: this.stateMachine.stateMachineArn, roleArn: role.roleArn, input: JSON.stringify({ action }),
-        retryPolicy: { maximumEventAgeInSeconds: maxAgeSeconds, maximumRetryAttempts: 20 } },
-    });
+    const schedule = (id: string, expression: string, action: string, maxAgeSeconds: number, tz?: string) => {
+      const s = new scheduler.CfnSchedule(this, id, {
+        scheduleExpression: expression,
+        ...(tz ? { scheduleExpressionTimezone: tz } : {}),
+        flexibleTimeWindow: { mode: 'OFF' },
+        description: `${this.node.path}: ${action} (${expression}${tz ? ` ${tz}` : ''})`.slice(0, 512),
+        target: { arn: this.stateMachine.stateMachineArn, roleArn: role.roleArn, input: JSON.stringify({ action }),
+          retryPolicy: { maximumEventAgeInSeconds: maxAgeSeconds, maximumRetryAttempts: 20 } },
+      });
+      // A rate schedule fires as it is created: the role's policy must exist by then.
+      s.node.addDependency(role);
+    };
     windows.forEach((w, i) => {
       schedule(`Window${i}Start`, w.start, 'start', 900, timeZone);
       schedule(`Window${i}Stop`, w.stop, 'stop', 3600, timeZone);

@@ -6,6 +6,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { BatchAnalysis, BatchAnalysisProps, CustomLabelsModel, CustomLabelsProject, TrainingData } from '../../lib';
 import { PropValidationError } from '../../lib/shared/validation';
 import { expectNagClean, nagFindings } from '../shared/nag';
+import { schedulesMissingPolicyDependencies } from '../shared/scheduler-dependencies';
 
 // aws-cdk-lib's built-in CloudFormation validation (a WebAssembly engine) takes seconds per synth and only warns: skipped
 // here (cdk-nag still runs where a test asks for it).
@@ -106,6 +107,7 @@ describe('BatchAnalysis', () => {
         timeZone: TimeZone.EUROPE_BERLIN }) });
       const template = synth();
       template.resourceCountIs('AWS::Scheduler::Schedule', 2);
+      expect(schedulesMissingPolicyDependencies(template)).toEqual({});
       const smArn = stack.resolve(batch.stateMachine.stateMachineArn);
       const schedule = Object.values(template.findResources('AWS::Scheduler::Schedule')).find((r) => r.Properties.ScheduleExpression !== 'rate(1 hour)')!;
       expect(schedule.Properties).toMatchObject({ ScheduleExpression: 'cron(30 2 * * ? *)', ScheduleExpressionTimezone: 'Europe/Berlin',

@@ -6,6 +6,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { BatchAnalysis, CustomLabelsModel, CustomLabelsProject, ModelSchedule, ModelScheduleProps, TrainingData } from '../../lib';
 import { PropValidationError } from '../../lib/shared/validation';
 import { expectNagClean, nagFindings } from '../shared/nag';
+import { schedulesMissingPolicyDependencies } from '../shared/scheduler-dependencies';
 
 const VERSION_ARN = 'arn:aws:rekognition:us-east-1:123456789012:project/shapes/version/model-1/1700000000000';
 const OFFICE_HOURS = { start: 'cron(0 8 ? * MON-FRI *)', stop: 'cron(0 18 ? * MON-FRI *)' };
@@ -27,6 +28,7 @@ describe('ModelSchedule', () => {
       dailyInferenceUnitHoursBudget: 24 });
     const template = synth();
     template.resourceCountIs('AWS::Scheduler::Schedule', 3);
+    expect(schedulesMissingPolicyDependencies(template)).toEqual({});
     const machine = stack.resolve(schedule.stateMachine.stateMachineArn);
     for (const [expression, action] of [[OFFICE_HOURS.start, 'start'], [OFFICE_HOURS.stop, 'stop']]) {
       template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: expression, ScheduleExpressionTimezone: 'Europe/Berlin',
