@@ -14,7 +14,7 @@ import { DeployedResourceRef, DeployedWorld } from './deployed-world';
 import { parseEventPattern } from './event-pattern';
 import { matchesPattern } from './event-pattern';
 import { isPlainObject } from './intrinsics';
-import { trusts } from './scheduler';
+import { describe, named, parseOr, trusts } from './scheduler';
 
 const EVENTS_PRINCIPAL = 'events.amazonaws.com';
 
@@ -260,21 +260,4 @@ function jsonPath(root: unknown, path: string): unknown {
 
 function glob(pattern: string): RegExp {
   return new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-}
-
-function parseOr(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
-function named(name: string, message: string): Error {
-  return Object.assign(new Error(message), { name });
-}
-
-function describe(err: unknown): string {
-  const e = err as { name?: unknown; message?: unknown };
-  return `${typeof e?.name === 'string' ? e.name : 'Error'}: ${typeof e?.message === 'string' ? e.message : String(err)}`;
 }

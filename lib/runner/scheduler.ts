@@ -293,7 +293,8 @@ function fingerprint(ref: DeployedResourceRef): string {
   return JSON.stringify([ref.record.physicalId, ref.record.properties, ref.record.extra?.anchor]);
 }
 
-function parseOr(text: string): unknown {
+/** JSON when the text is JSON, else the text. */
+export function parseOr(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
@@ -301,11 +302,13 @@ function parseOr(text: string): unknown {
   }
 }
 
-function named(name: string, message: string): Error {
+/** An error with an AWS error name. */
+export function named(name: string, message: string): Error {
   return Object.assign(new Error(message), { name });
 }
 
-function describe(err: unknown): string {
+/** `<name>: <message>` of a thrown value. */
+export function describe(err: unknown): string {
   const e = err as { name?: unknown; message?: unknown };
   return `${typeof e?.name === 'string' ? e.name : 'Error'}: ${typeof e?.message === 'string' ? e.message : String(err)}`;
 }
