@@ -12,6 +12,7 @@ import { DatasetType, Rekognition } from '@aws-sdk/client-rekognition';
 import { S3Client } from '@aws-sdk/client-s3';
 import { CreateBucketCommand, DeleteBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 
+import { checkTimeZone } from '../shared/schedule-expression';
 import { checkErrorNames } from './asl';
 import { distributedMapProblems } from './distributed-map';
 import { parseEventPattern } from './event-pattern';
@@ -20,7 +21,6 @@ import { checkLambdaFunction, checkWaitConditionTimeout } from './limits';
 import { ResourceRecord } from './local-state';
 import { generatedName, PhysicalFacts, physicalFacts, randomSuffix } from './physical-facts';
 import { resourceTypeFacts } from './resource-spec';
-import { checkTimeZone } from './schedule-expression';
 import { scheduleSpec } from './scheduler';
 
 /** What a provisioner may use. */
