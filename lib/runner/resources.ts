@@ -129,6 +129,8 @@ const PROVISIONERS: Record<string, Provisioner> = {
   'AWS::IAM::Policy': { does: 'decides the requests of the roles it is attached to', create: async (_ctx, _props, facts) => asIs(facts) },
   'AWS::IAM::ManagedPolicy': { does: 'decides the requests of the roles it is attached to', create: async (_ctx, _props, facts) => asIs(facts) },
   'AWS::KMS::Key': { does: 'its key policy decides the use of the key (no bytes are encrypted)', create: async (_ctx, _props, facts) => asIs(facts) },
+  'AWS::Lambda::Permission': { does: 'decides which EventBridge rule may invoke its function (its resource policy)',
+    create: async (_ctx, _props, facts) => asIs(facts) },
   'AWS::Lambda::Function': {
     does: 'runs in-process when invoked (Node.js runtimes), as its role, with its environment',
     create: async (_ctx, props, facts) => {
