@@ -123,8 +123,6 @@ export async function runLocalCommand(args: string[], io: CliIo): Promise<number
     io.stdout.write(USAGE);
     return EXIT.ok;
   }
-  // The SDK's notice about Node 22 would sit in the middle of the deploy's progress.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const log = (line: string): void => {
     io.stderr.write(`${line}\n`);
   };
