@@ -10,7 +10,7 @@
 
 import { DatasetType, Rekognition } from '@aws-sdk/client-rekognition';
 import { S3Client } from '@aws-sdk/client-s3';
-import { CreateBucketCommand, DeleteBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteBucketCommand, HeadBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 
 import { checkTimeZone } from '../shared/schedule-expression';
 import { checkErrorNames } from './asl';
@@ -124,7 +124,22 @@ const PROVISIONERS: Record<string, Provisioner> = {
       await ctx.s3.send(new DeleteBucketCommand({ Bucket: record.physicalId }));
     },
   },
-  'AWS::S3::BucketPolicy': { does: 'decides every request to its bucket (IAM enforcement)', create: async (_ctx, _props, facts) => asIs(facts) },
+  'AWS::S3::BucketPolicy': {
+    does: 'decides every request to its bucket (IAM enforcement)',
+    create: async (ctx, props, facts) => {
+      // PutBucketPolicy on a bucket that does not exist fails (a bucket imported by name must exist before the deploy).
+      const bucket = str(props, 'Bucket');
+      if (bucket !== undefined) {
+        await ctx.s3.send(new HeadBucketCommand({ Bucket: bucket })).catch((err: unknown) => {
+          if (errorName(err) === 'NotFound' || errorName(err) === 'NoSuchBucket') {
+            throw new ResourceError(`The specified bucket does not exist (Service: S3, Status Code: 404): ${bucket}`);
+          }
+          throw err;
+        });
+      }
+      return asIs(facts);
+    },
+  },
   'AWS::IAM::Role': { does: 'the identity its functions and state machines call with; its inline policies decide', create: async (_c, _p, facts) => asIs(facts) },
   'AWS::IAM::Policy': { does: 'decides the requests of the roles it is attached to', create: async (_ctx, _props, facts) => asIs(facts) },
   'AWS::IAM::ManagedPolicy': { does: 'decides the requests of the roles it is attached to', create: async (_ctx, _props, facts) => asIs(facts) },
