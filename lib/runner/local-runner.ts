@@ -149,11 +149,26 @@ export class LocalRunner {
   }
 
   /**
-   * Invokes a deployed function (by name or ARN) as Lambda's Invoke would, synchronously: it runs with its role's
-   * credentials, so what it calls is authorized as in AWS. Resolves to its result; rejects with its error.
+   * Invokes a deployed function as Lambda's Invoke would, synchronously: it runs with its role's credentials, so what
+   * it calls is authorized as in AWS. `fn` is its name, its ARN, or (here only, not through the Lambda endpoint) its
+   * construct path (`Stack/Detect`, recorded by `cdk synth`) or `<stack>/<logical id>`. Resolves to its result;
+   * rejects with its error, or, for an unknown function, `ResourceNotFoundException` naming the functions deployed.
    */
-  async invoke(functionNameOrArn: string, payload: unknown): Promise<unknown> {
-    return this.ctx.runtime.invokeFunction(functionNameOrArn, payload);
+  async invoke(fn: string, payload: unknown): Promise<unknown> {
+    const functions = Object.values(this.ctx.state.stacks).flatMap((stack) => Object.entries(stack.resources)
+      .filter(([, r]) => r.type === 'AWS::Lambda::Function')
+      .map(([id, r]) => {
+        // `cdk synth` records construct paths; an app synthesized in-process without path metadata has logical ids.
+        const cdkPath = stack.template.Resources?.[id]?.Metadata?.['aws:cdk:path'];
+        const byId = `${stack.stackName}/${id}`;
+        return { name: r.physicalId, names: typeof cdkPath === 'string' ? [cdkPath.replace(/\/Resource$/, ''), byId] : [byId] };
+      }));
+    const byPath = functions.find((f) => f.names.includes(fn));
+    if (!byPath && !this.ctx.world.findFunction(fn)) {
+      const deployed = functions.map((f) => `${f.names[0]} (${f.name})`).join(', ') || 'none';
+      throw Object.assign(new Error(`Function not found: ${fn}. Deployed: ${deployed}`), { name: 'ResourceNotFoundException' });
+    }
+    return this.ctx.runtime.invokeFunction(byPath?.name ?? fn, payload);
   }
 
   /** Each model the deployed stacks define: its serving version, F1, whether it runs, and what the session cost. */

@@ -48,7 +48,8 @@ describe('the package as a CDK user installs it', () => {
     start = Date.now();
     cdkInit(appDir);
     timings.cdkInit = Date.now() - start;
-    timings.install = installOffline(appDir, { tarball: packed.tarball, devDependencies: [...OFFLINE, ...CHECKS], dependencies: APP_CODE_PACKAGES }).ms;
+    timings.install = installOffline(appDir, { tarball: packed.tarball, devDependencies: [...OFFLINE, ...CHECKS],
+      dependencies: APP_CODE_PACKAGES }).ms;
   }, 240_000);
 
   afterAll(() => {

@@ -231,7 +231,8 @@ export async function handler() { return new SNSClient({}).send(new PublishComma
     loader: 'ts', resolveDir: path.resolve(__dirname, '..', '..') }, bundle: true, platform: 'node', target: 'node20', format: 'cjs',
     outfile: path.join(code, 'index.js'), logLevel: 'error' });
     const outdir = path.join(work, 'cdk.out');
-    const app = new App({ outdir });
+    // Construct paths recorded as `cdk synth` records them
+    const app = new App({ outdir, context: { 'aws:cdk:enable-path-metadata': true } });
     const stack = new Stack(app, 'Recorded', { env: { region: 'us-east-1' } });
     const topic = new sns.Topic(stack, 'Alerts');
     const publisher = new lambda.Function(stack, 'Publisher', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler',
@@ -248,6 +249,11 @@ export async function handler() { return new SNSClient({}).send(new PublishComma
       const error = await runner.invoke(deployed.outputs.Function, {}).then(() => undefined, (e: Error) => e);
       expect(error).toMatchObject({ name: 'UnknownOperationException',
         message: 'The offline runner does not serve sns:Publish: nothing offline stands behind this service (its resources are only recorded)' });
+      // The same function by <stack>/<logical id> or its construct path; an unknown one names the functions deployed
+      const logicalId = Object.keys(deployed.resources).find((id) => deployed.resources[id].type === 'AWS::Lambda::Function')!;
+      await expect(runner.invoke(`Recorded/${logicalId}`, {})).rejects.toMatchObject({ name: 'UnknownOperationException' });
+      await expect(runner.invoke('Recorded/Publisher', {})).rejects.toMatchObject({ name: 'UnknownOperationException' });
+      await expect(runner.invoke('Publisher', {})).rejects.toThrow(`Function not found: Publisher. Deployed: Recorded/Publisher (${deployed.outputs.Function})`);
     } finally {
       await runner.close();
       await cloud.stop();
