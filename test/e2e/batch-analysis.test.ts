@@ -323,6 +323,39 @@ describe('BatchAnalysis offline under IAM enforcement', () => {
     await session.runner.deploy(synth(path.join(dir, 'cdk.out'), versionArn));
   });
 
+  test('pace: a 1-TPS model with every batch in flight loses nothing, and the summary counts every refusal, those of retried attempts too', async () => {
+    const keys = (await admin().send(new ListObjectsV2Command({ Bucket: IMAGES, Prefix: 'incoming/' }))).Contents!.map((o) => o.Key!);
+    session.cloud.emulator.capacity.set({ projectName: PROJECT, tpsPerInferenceUnit: 1, latencyMs: 200 });
+    // Refuse on the virtual clock alone, as AWS would for functions that pace on it (see CapacityTable.virtualClockOnly).
+    session.cloud.emulator.capacity.virtualClockOnly(true);
+    // 100 refusals in a row after the first 5 calls: the batches in flight make no progress for 3 minutes, fail with
+    // ThroughputExceeded, and the Map runs them again.
+    session.cloud.emulator.faults.add({ operation: 'DetectCustomLabels', error: 'ProvisionedThroughputExceededException', times: 100, afterCalls: 5 });
+    const refusals = () => session.requests.filter((l) => l.includes('DetectCustomLabels 400') && l.endsWith('ProvisionedThroughputExceededException')).length;
+    const before = refusals();
+    let run: Awaited<ReturnType<typeof runBatch>>;
+    try {
+      run = await runBatch();
+    } finally {
+      session.cloud.emulator.faults.clear();
+      session.cloud.emulator.capacity.virtualClockOnly(false);
+      session.cloud.emulator.capacity.set({ projectName: PROJECT, tpsPerInferenceUnit: 3, latencyMs: 200 });
+    }
+    expect([run.status, run.error, run.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
+    expect(run.output).toMatchObject({ images: keys.length, unprocessed: 0, failedBatches: {} });
+    expect(run.output!.analysed + run.output!.failed).toBe(keys.length);
+    // Some attempts failed and were retried: their refusals were written beside the results, and the summary counts them.
+    const written = await admin().send(new ListObjectsV2Command({ Bucket: RESULTS, Prefix: `results/runs/${run.name}/refusals/` }));
+    expect((written.Contents ?? []).length).toBeGreaterThan(0);
+    expect(run.output!.throttled).toBe(refusals() - before);
+    // Beyond the 100 injected, the model's own refusals stay below two per image (18 for 24 images when written): the
+    // batches found their share of one call per second. One call in flight per batch, as before, offered 15 a second.
+    expect(refusals() - before - 100).toBeLessThan(2 * keys.length);
+    session.cloud.clock.advance(5 * 60_000);
+    await session.cloud.emulator.idle();
+    expect(session.cloud.emulator.usage().running).toEqual([]);
+  });
+
   test('faults: a start that FAILs fails the run with the service\'s status, and the lease is released', async () => {
     session.cloud.emulator.force.start({ versionName: 'v1', fail: true, message: 'Injected: not enough capacity' });
     const run = await runBatch();
