@@ -176,8 +176,9 @@ export async function sweep(settings: BatchSettings, clients: Clients): Promise<
  * It starts calls at a *rate* (calls per second; at most MAX_IN_FLIGHT in flight, and below 1/latency one call at a time
  * with a gap before the next): each success adds INCREASE/rate, i.e. INCREASE calls/s per second (additive increase,
  * which makes batches converge to equal shares), and the first refusal after a success multiplies the rate by DECREASE
- * (multiplicative decrease; calls already in flight when it fell do not cut it again). A refused image is retried first,
- * after the batch's back-off: RETRY_MS, doubled per refusal in a row, at most the batch's gap, reset by a success.
+ * (multiplicative decrease; calls already in flight when it fell do not cut it again), as does every refusal after a
+ * whole gap's wait. A refused image is retried first, after the batch's back-off: RETRY_MS, doubled per refusal in a
+ * row, at most the batch's gap, reset by a success.
  * A refused call costs the model nothing (it is not served), while a free slot the batches leave unused is lost: so
  * the decrease is gentle and the retry soon, keeping the sum of the batches' rates a little above the capacity.
  * A fresh container's first batch starts at START_RATE and grows fast (SLOW_START per success) until its first refusal.
@@ -186,8 +187,8 @@ export async function sweep(settings: BatchSettings, clients: Clients): Promise<
  * batch on a warm container starts where the last one ended. (On Lambda a container runs one batch at a time; the
  * offline runner hosts every concurrent batch of a function in one module instance, reused across invocations: taking
  * a pace from the pool and giving it back gives each running batch its own pace either way.)
- * A batch gives up (THROUGHPUT_ERROR, the Map retries it later) only when no image completed for NO_PROGRESS_MS: it
- * never gives up on an image while the model serves it at any pace.
+ * A batch gives up (THROUGHPUT_ERROR, the Map retries it later) only when no image completed for NO_PROGRESS_MS while
+ * the model kept refusing: it never gives up on an image while the model serves it at any pace.
  */
 const MAX_IN_FLIGHT = 16;
 const START_RATE = 1;
@@ -202,6 +203,8 @@ const MAX_RATE = 200;
  * function's 15-minute timeout (a timeout is not retried, and loses the attempt's count of refusals).
  */
 const NO_PROGRESS_MS = 3 * 60_000;
+/** ... and refused this many times in a row meanwhile: time alone (a paused container, a slow clock) is not the model refusing. */
+const NO_PROGRESS_REFUSALS = 10;
 /** The function's timeout is 15 minutes: a batch still running after 12 fails for throughput so that the Map retries it. */
 const BATCH_DEADLINE_MS = 12 * 60_000;
 /** The first retry of a refused image waits this long; each refusal in a row doubles it, up to the batch's gap. */
@@ -261,7 +264,7 @@ async function detectOne(input: AnalyseBatchInput, key: string, settings: BatchS
 
 /**
  * Analyses a batch of images at the batch's learned pace (see above). An image the service refuses for itself is
- * recorded with the service's error. Throws THROUGHPUT_ERROR when no image completed for NO_PROGRESS_MS (or the batch
+ * recorded with the service's error. Throws THROUGHPUT_ERROR when no image completed for NO_PROGRESS_MS of refusals (or the batch
  * ran BATCH_DEADLINE_MS), and any other error as it came; a failed attempt's refusals are written beside the results.
  */
 export async function analyse(input: AnalyseBatchInput, items: readonly Item[], settings: BatchSettings, clients: Clients): Promise<AnalyseResult> {
@@ -295,7 +298,9 @@ export async function analyse(input: AnalyseBatchInput, items: readonly Item[], 
       throttled++;
       lastRefusal = `${name}: ${(e as Error).message}`;
       slowStart = false;
-      if (streak === 0 && startedAt >= lastDecrease) {
+      // Once per streak of refusals; again for each refusal after a whole gap's wait (the pace is too fast, e.g. one
+      // learned before the model lost an inference unit).
+      if ((streak === 0 && startedAt >= lastDecrease) || RETRY_MS * 2 ** (streak - 1) >= 1000 / rate) {
         rate = Math.max(MIN_RATE, rate * DECREASE);
         lastDecrease = Date.now();
       }
@@ -308,7 +313,7 @@ export async function analyse(input: AnalyseBatchInput, items: readonly Item[], 
   try {
     while (!failure && (pending.length > 0 || active > 0)) {
       const now = Date.now();
-      if (now - progressAt >= NO_PROGRESS_MS || now - began >= BATCH_DEADLINE_MS) {
+      if ((streak >= NO_PROGRESS_REFUSALS && now - progressAt >= NO_PROGRESS_MS) || now - began >= BATCH_DEADLINE_MS) {
         throw new BatchError(THROUGHPUT_ERROR, `${items.length - results.size} of ${items.length} images left after ${Math.round((now - began) / 1000)} s, `
           + `none done in the last ${Math.round((now - progressAt) / 1000)} s (${throttled} refusals, the last: ${lastRefusal})`);
       }
