@@ -146,8 +146,11 @@ const CENTRAL_BLOCK = 1024 * 1024;
  * write buffer, so a pack of 250,000 images allocates no buffer per image (they were most of synth's peak memory at
  * that size); memory is the write buffer and the central directory (about 120 bytes per entry). The zip goes to a side
  * file renamed at the end, so a synth that dies never leaves half a pack.
+ *
+ * `zip64From` is the offset from which ZIP64 fields carry offsets and sizes: 4 GB, as the format needs; tests lower it
+ * to write the ZIP64 records of a large archive without writing 4 GB (a reader must take them at any offset).
  */
-export function writePack(out: string, entries: readonly PackObject[]): void {
+export function writePack(out: string, entries: readonly PackObject[], zip64From: number = U32_MAX): void {
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
   const fd = fs.openSync(tmp, 'w');
@@ -195,7 +198,7 @@ export function writePack(out: string, entries: readonly PackObject[]): void {
         fs.closeSync(input);
       }
       // The central directory record; its local header offset moves to a ZIP64 extra field past 4 GB.
-      const zip64 = headerOffset >= U32_MAX;
+      const zip64 = headerOffset >= zip64From;
       const { buf: record, at } = central.reserve(46 + name.length + (zip64 ? 12 : 0));
       record.writeUInt32LE(0x02014b50, at);
       record.writeUInt16LE(MADE_BY, at + 4);
@@ -222,7 +225,8 @@ export function writePack(out: string, entries: readonly PackObject[]): void {
     offset += centralBytes;
     const count = entries.length;
     const tail: Buffer[] = [];
-    if (count >= U16_MAX || centralOffset >= U32_MAX || centralBytes >= U32_MAX) {
+    const bigCentral = centralOffset >= zip64From || centralBytes >= zip64From;
+    if (count >= U16_MAX || bigCentral) {
       const zip64End = Buffer.alloc(56);
       zip64End.writeUInt32LE(0x06064b50, 0);
       zip64End.writeBigUInt64LE(44n, 4); // the size of the rest of this record
@@ -245,8 +249,8 @@ export function writePack(out: string, entries: readonly PackObject[]): void {
     end.writeUInt32LE(0x06054b50, 0);
     end.writeUInt16LE(Math.min(count, U16_MAX), 8);
     end.writeUInt16LE(Math.min(count, U16_MAX), 10);
-    end.writeUInt32LE(Math.min(centralBytes, U32_MAX), 12);
-    end.writeUInt32LE(Math.min(centralOffset, U32_MAX), 16);
+    end.writeUInt32LE(bigCentral ? U32_MAX : centralBytes, 12);
+    end.writeUInt32LE(bigCentral ? U32_MAX : centralOffset, 16);
     tail.push(end);
     fs.writeSync(fd, Buffer.concat(tail));
     fs.closeSync(fd);

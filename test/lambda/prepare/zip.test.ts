@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -78,4 +79,35 @@ describe('openZip (yauzl over ranged reads)', () => {
     expect(source.calls).toBeLessThan(Math.ceil(bytes.length / (1024 * 1024)) * 2 + 5);
     expect(source.bytes).toBeLessThan(bytes.length * 2);
   }, 120_000);
+
+  test('GIVEN a pack whose entries and central directory sit past the ZIP64 offset THEN the offsets go to ZIP64 fields that yauzl and Python read', async () => {
+    // Past 4 GB for real would write 4 GB; writePack takes the offset from which it writes ZIP64 fields (4 GB in use),
+    // so here entries from byte 100 on carry theirs in a ZIP64 extra field, and the end records point to ZIP64 ones.
+    const files = path.join(dir, 'offsets');
+    fs.mkdirSync(files);
+    const entries = Array.from({ length: 5 }, (_, i) => {
+      const file = path.join(files, `${i}.bin`);
+      fs.writeFileSync(file, Buffer.alloc(60 + i, i + 1));
+      return { key: `images/${i}.bin`, file };
+    });
+    const out = path.join(dir, 'offsets.zip');
+    writePack(out, entries, 100);
+    const bytes = fs.readFileSync(out);
+    // The end of central directory defers to the ZIP64 one (offset and size 0xFFFFFFFF), whose locator is there.
+    const end = bytes.subarray(bytes.length - 22);
+    expect([end.readUInt32LE(0), end.readUInt32LE(12), end.readUInt32LE(16)]).toEqual([0x06054b50, 0xffffffff, 0xffffffff]);
+    expect(bytes.readUInt32LE(bytes.length - 22 - 20)).toBe(0x07064b50);
+    // Entries 1.. start past byte 100: their central records carry the ZIP64 extra field (id 1) with the real offset.
+    const zip64Records = bytes.toString('latin1').split('PK\x01\x02').slice(1).filter((r) => r.includes('\x01\x00\x08\x00'));
+    expect(zip64Records).toHaveLength(4);
+
+    const read = await readAll(bufferSource(bytes));
+    expect([...read.keys()]).toEqual(entries.map((e) => e.key));
+    entries.forEach((e, i) => expect(read.get(e.key)!.equals(Buffer.alloc(60 + i, i + 1))).toBe(true));
+    // An independent reader: Python's zipfile checks every entry's CRC and reads the ZIP64 fields.
+    const python = 'import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nprint(z.testzip(), [i.header_offset for i in z.infolist()])';
+    const [bad, offsets] = execFileSync('python3', ['-c', python, out], { encoding: 'utf8' }).trim().split(' [');
+    expect(bad).toBe('None');
+    expect(offsets.replace(']', '').split(', ').map(Number)).toEqual([0, 102, 205, 309, 414]);
+  });
 });
