@@ -12,6 +12,7 @@
  *    most stopWhenIdle + 1 virtual minute of running. A table of inference-unit hours and dollars ($4 per IU-hour)
  *    for: our defaults (measured), an hourly idle check (computed from the measured times, see hourlyCheck) and a
  *    model never stopped (24 h a day).
+ * `--profile` prints, per capacity, the calls admitted/refused per 10 virtual seconds of the Map.
  * Prints tables, then one JSON line; exits 1 when a target is missed.
  */
 import * as fs from 'node:fs';
@@ -154,6 +155,27 @@ interface ThroughputRow {
   wallSeconds: number;
   wallMsPerImage: number;
   status: string;
+}
+
+/**
+ * `--profile`: admitted/refused calls per 10 virtual seconds of the Map, from its start (where the pace is learned, and
+ * the tail where the last batches end, show against the steady state).
+ */
+function profile(answers: ReadonlyArray<{ at: number; ok: boolean }>, map: { start: number; end: number },
+  perSecond: ReadonlyMap<number, number>): string {
+  const start = Math.floor(map.start / 1000);
+  const buckets: Array<[number, number]> = [];
+  for (let from = start; from < map.end / 1000; from += 10) {
+    let admitted = 0;
+    for (let second = from; second < from + 10; second++) admitted += perSecond.get(second) ?? 0;
+    buckets.push([admitted, 0]);
+  }
+  // A refusal answers at once: its time is when it was refused.
+  for (const a of answers.filter((x) => !x.ok)) {
+    const bucket = buckets[Math.floor((Math.floor(a.at / 1000) - start) / 10)];
+    if (bucket) bucket[1]++;
+  }
+  return buckets.map(([admitted, refused]) => `${admitted}/${refused}`).join(' ');
 }
 
 /**
@@ -320,6 +342,7 @@ async function main(): Promise<number> {
         const second = Math.floor((a.at - LATENCY_MS) / 1000);
         perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
       }
+      if (process.argv.includes('--profile')) console.error(`${tps} TPS profile: ${profile(mine, map, perSecond)}`);
       const s = r.summary;
       const bytes = await runBytes(admin, `tps${tps}/runs/`);
       const row: ThroughputRow = {

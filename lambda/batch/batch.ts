@@ -2,6 +2,8 @@
  * The BatchAnalysis function: takes and releases the model's lease (starting the model when no one runs it, stopping
  * it when no holder is left), analyses a batch of images with adaptive concurrency, and sums a run up.
  */
+import { randomUUID } from 'node:crypto';
+
 import { DetectCustomLabelsCommand, RekognitionClient, StartProjectVersionCommand, StopProjectVersionCommand } from '@aws-sdk/client-rekognition';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
@@ -39,8 +41,6 @@ const errorName = (e: unknown): string => (e instanceof Error ? e.name : 'Error'
 const THROUGHPUT_ERRORS = ['ProvisionedThroughputExceededException', 'ThrottlingException', 'InternalServerError', 'ServiceUnavailableException'];
 /** Refusals of one image (poisoned, too large, unreadable): recorded in its result, the run goes on. */
 const IMAGE_ERRORS = ['InvalidImageFormatException', 'ImageTooLargeException', 'InvalidS3ObjectException', 'InvalidParameterException'];
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------------------------------------------------------------
 // The model and its lease
@@ -156,13 +156,50 @@ export async function sweep(settings: BatchSettings, clients: Clients): Promise<
 // ---------------------------------------------------------------------------------------------------------------------
 // Analysis
 
-const MAX_WINDOW = 16;
-const MAX_ATTEMPTS = 12;
-const MAX_BACKOFF_MS = 8000;
+/*
+ * The pace of a batch. The service documents no TPS per inference unit, so each batch learns its share of the model.
+ * It starts calls at a *rate* (calls per second; at most MAX_IN_FLIGHT in flight, and below 1/latency one call at a time
+ * with a gap before the next): each success adds INCREASE/rate, i.e. INCREASE calls/s per second (additive increase,
+ * which makes batches converge to equal shares), and the first refusal after a success multiplies the rate by DECREASE
+ * (multiplicative decrease; calls already in flight when it fell do not cut it again), as does every refusal after a
+ * whole gap's wait. A refused image is retried first, after the batch's back-off: RETRY_MS, doubled per refusal in a
+ * row, at most the batch's gap, reset by a success.
+ * A refused call costs the model nothing (it is not served), while a free slot the batches leave unused is lost: so
+ * the decrease is gentle and the retry soon, keeping the sum of the batches' rates a little above the capacity.
+ * A fresh container's first batch starts at START_RATE and grows fast (SLOW_START per success) until its first refusal.
+ * The Map runs 4 batches per inference unit, so a batch's share (TPS per unit / 4) does not depend on the units, and
+ * START_RATE needs none. When a batch ends its rate goes to a pool per model version in module state, and the next
+ * batch on a warm container starts where the last one ended. (On Lambda a container runs one batch at a time; the
+ * offline runner hosts every concurrent batch of a function in one module instance, reused across invocations: taking
+ * a pace from the pool and giving it back gives each running batch its own pace either way.)
+ * A batch gives up (THROUGHPUT_ERROR, the Map retries it later) only when no image completed for NO_PROGRESS_MS while
+ * the model kept refusing: it never gives up on an image while the model serves it at any pace.
+ */
+const MAX_IN_FLIGHT = 16;
+const START_RATE = 1;
+const SLOW_START = 0.5;
+const INCREASE = 0.2;
+const DECREASE = 0.85;
+const MIN_RATE = 0.1;
+const MAX_RATE = 200;
+/**
+ * No image done for 3 minutes: the model serves this batch nothing. Long enough for dozens of tries at the slowest pace
+ * (MIN_RATE) while other batches or callers take the model; short enough that the batch fails well inside the
+ * function's 15-minute timeout (a timeout is not retried, and loses the attempt's count of refusals).
+ */
+const NO_PROGRESS_MS = 3 * 60_000;
+/** ... and refused this many times in a row meanwhile: time alone (a paused container, a slow clock) is not the model refusing. */
+const NO_PROGRESS_REFUSALS = 10;
+/** The function's timeout is 15 minutes: a batch still running after 12 fails for throughput so that the Map retries it. */
+const BATCH_DEADLINE_MS = 12 * 60_000;
+/** The first retry of a refused image waits this long; each refusal in a row doubles it, up to the batch's gap. */
+const RETRY_MS = 50;
+/** Learned paces per model version, one per batch that ended on this container (see above). */
+const paces = new Map<string, number[]>();
 
-/** Back-off before retry `attempt` (1, 2, ...): exponential, capped, with full jitter over its upper half. */
-function backoffMs(attempt: number): number {
-  const ceiling = Math.min(MAX_BACKOFF_MS, 200 * 2 ** (attempt - 1));
+/** The batch's back-off after `streak` refusals in a row (reset by a success), with jitter over its upper half. */
+function retryMs(streak: number, rate: number): number {
+  const ceiling = Math.max(RETRY_MS, Math.min(RETRY_MS * 2 ** (streak - 1), 1000 / rate));
   return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
 }
 
@@ -172,81 +209,126 @@ interface Item {
 
 /** The results file of a batch: named by its first key and size, so a retried batch overwrites its own file. */
 function resultsKey(settings: BatchSettings, runId: string, items: readonly Item[]): string {
+  return `${settings.outputPrefix}${RUNS_PREFIX}${runId}/${IMAGES_FOLDER}${batchName(items)}.jsonl`;
+}
+
+function batchName(items: readonly Item[]): string {
   const first = items[0]?.Key ?? '';
-  const safe = first.replace(/[^A-Za-z0-9_.-]/g, '_').slice(-120);
-  return `${settings.outputPrefix}${RUNS_PREFIX}${runId}/${IMAGES_FOLDER}${safe}-${items.length}.jsonl`;
+  return `${first.replace(/[^A-Za-z0-9_.-]/g, '_').slice(-120)}-${items.length}`;
+}
+
+/** Refusals of batch attempts that failed (the Map retries them; their outputs are lost): one small object per attempt. */
+const REFUSALS_FOLDER = 'refusals/';
+
+/** One image: its result, or the service's refusal for throughput (thrown), or any other error (thrown). */
+async function detectOne(input: AnalyseBatchInput, key: string, settings: BatchSettings, clients: Clients): Promise<ImageResult> {
+  const image = `s3://${input.inputBucket}/${key}`;
+  try {
+    const res = await (clients.detector ?? clients.rekognition).send(new DetectCustomLabelsCommand({ ProjectVersionArn: input.versionArn,
+      Image: { S3Object: { Bucket: input.inputBucket, Name: key } },
+      ...(settings.minConfidence === undefined ? {} : { MinConfidence: settings.minConfidence }) }));
+    const labels: LabelResult[] = (res.CustomLabels ?? []).map((l) => ({
+      name: l.Name ?? '', confidence: l.Confidence ?? 0,
+      ...(l.Geometry?.BoundingBox ? { boundingBox: { left: l.Geometry.BoundingBox.Left ?? 0, top: l.Geometry.BoundingBox.Top ?? 0,
+        width: l.Geometry.BoundingBox.Width ?? 0, height: l.Geometry.BoundingBox.Height ?? 0 } } : {}),
+    }));
+    const imageSize = labels.some((l) => l.boundingBox) ? await sizeOf(input.inputBucket, key, clients) : undefined;
+    return { image, modelVersion: input.versionArn, labels, ...(imageSize ? { imageSize } : {}) };
+  } catch (e) {
+    const name = errorName(e);
+    if (IMAGE_ERRORS.includes(name)) return { image, modelVersion: input.versionArn, error: { code: name, message: (e as Error).message } };
+    // The model stopped serving mid-run (someone stopped it): the batch fails as a whole, its images unprocessed. The
+    // run does not start the model again: a stop by hand is a decision about cost, not a fault to heal.
+    if (name === 'ResourceNotReadyException') {
+      throw new BatchError(MODEL_ERROR, `The model version ${input.versionArn} stopped serving during the run (${(e as Error).message}); `
+        + 'the batch does not restart a model someone stopped');
+    }
+    throw e;
+  }
 }
 
 /**
- * Analyses a batch of images. Calls run `window` at a time: one more per window of successes (additive increase),
- * half as many after a throughput refusal (multiplicative decrease), the refused image retried after a jittered
- * back-off. An image the service refuses for itself is recorded with the service's error. Throws THROUGHPUT_ERROR when
- * an image was refused MAX_ATTEMPTS times (the Map retries the batch), and any other error as it came.
+ * Analyses a batch of images at the batch's learned pace (see above). An image the service refuses for itself is
+ * recorded with the service's error. Throws THROUGHPUT_ERROR when no image completed for NO_PROGRESS_MS of refusals (or the batch
+ * ran BATCH_DEADLINE_MS), and any other error as it came; a failed attempt's refusals are written beside the results.
  */
 export async function analyse(input: AnalyseBatchInput, items: readonly Item[], settings: BatchSettings, clients: Clients): Promise<AnalyseResult> {
-  const pending = items.map((item) => ({ key: item.Key, attempts: 0 }));
+  const pending = items.map((item) => item.Key);
   const results = new Map<string, ImageResult>();
-  let window = 1;
-  let active = 0;
+  const pool = paces.get(input.versionArn) ?? [];
+  paces.set(input.versionArn, pool);
+  const warm = pool.pop();
+  let rate = warm ?? START_RATE;
+  let slowStart = warm === undefined;
   let throttled = 0;
+  let active = 0;
+  const began = Date.now();
+  let nextStart = began;
+  let progressAt = began;
+  let lastDecrease = -Infinity;
+  let lastRefusal = '';
+  let streak = 0;
+  let failure: { error: unknown } | undefined;
+  let wake = (): void => undefined;
 
-  const one = async (job: { key: string; attempts: number }): Promise<void> => {
-    const image = `s3://${input.inputBucket}/${job.key}`;
+  const one = async (key: string, startedAt: number): Promise<void> => {
     try {
-      const res = await (clients.detector ?? clients.rekognition).send(new DetectCustomLabelsCommand({ ProjectVersionArn: input.versionArn,
-        Image: { S3Object: { Bucket: input.inputBucket, Name: job.key } },
-        ...(settings.minConfidence === undefined ? {} : { MinConfidence: settings.minConfidence }) }));
-      window = Math.min(MAX_WINDOW, window + 1 / window);
-      const labels: LabelResult[] = (res.CustomLabels ?? []).map((l) => ({
-        name: l.Name ?? '', confidence: l.Confidence ?? 0,
-        ...(l.Geometry?.BoundingBox ? { boundingBox: { left: l.Geometry.BoundingBox.Left ?? 0, top: l.Geometry.BoundingBox.Top ?? 0,
-          width: l.Geometry.BoundingBox.Width ?? 0, height: l.Geometry.BoundingBox.Height ?? 0 } } : {}),
-      }));
-      const imageSize = labels.some((l) => l.boundingBox) ? await sizeOf(input.inputBucket, job.key, clients) : undefined;
-      results.set(job.key, { image, modelVersion: input.versionArn, labels, ...(imageSize ? { imageSize } : {}) });
+      results.set(key, await detectOne(input, key, settings, clients));
+      progressAt = Date.now();
+      streak = 0;
+      rate = Math.min(MAX_RATE, slowStart ? rate + SLOW_START : rate + INCREASE / rate);
     } catch (e) {
       const name = errorName(e);
-      if (IMAGE_ERRORS.includes(name)) {
-        results.set(job.key, { image, modelVersion: input.versionArn, error: { code: name, message: (e as Error).message } });
-        return;
-      }
-      // The model stopped serving mid-run (someone stopped it): the batch fails as a whole, its images unprocessed. The
-      // run does not start the model again: a stop by hand is a decision about cost, not a fault to heal.
-      if (name === 'ResourceNotReadyException') {
-        throw new BatchError(MODEL_ERROR, `The model version ${input.versionArn} stopped serving during the run (${(e as Error).message}); `
-          + 'the batch does not restart a model someone stopped');
-      }
       if (!THROUGHPUT_ERRORS.includes(name)) throw e;
       throttled++;
-      window = Math.max(1, window / 2);
-      job.attempts++;
-      if (job.attempts >= MAX_ATTEMPTS) {
-        throw new BatchError(THROUGHPUT_ERROR, `${image}: refused ${job.attempts} times (${name}: ${(e as Error).message})`);
+      lastRefusal = `${name}: ${(e as Error).message}`;
+      slowStart = false;
+      // Once per streak of refusals; again for each refusal after a whole gap's wait (the pace is too fast, e.g. one
+      // learned before the model lost an inference unit).
+      if ((streak === 0 && startedAt >= lastDecrease) || RETRY_MS * 2 ** (streak - 1) >= 1000 / rate) {
+        rate = Math.max(MIN_RATE, rate * DECREASE);
+        lastDecrease = Date.now();
       }
-      await sleep(backoffMs(job.attempts));
-      pending.push(job);
+      streak++;
+      nextStart = Date.now() + retryMs(streak, rate);
+      pending.unshift(key);
     }
   };
 
-  await new Promise<void>((resolve, reject) => {
-    let failed = false;
-    const pump = (): void => {
-      if (failed) return;
-      if (pending.length === 0 && active === 0) return resolve();
-      while (active < Math.floor(window) && pending.length > 0) {
-        const job = pending.shift()!;
-        active++;
-        one(job).then(() => {
-          active--;
-          pump();
-        }, (e: unknown) => {
-          failed = true;
-          reject(e);
-        });
+  try {
+    while (!failure && (pending.length > 0 || active > 0)) {
+      const now = Date.now();
+      if ((streak >= NO_PROGRESS_REFUSALS && now - progressAt >= NO_PROGRESS_MS) || now - began >= BATCH_DEADLINE_MS) {
+        throw new BatchError(THROUGHPUT_ERROR, `${items.length - results.size} of ${items.length} images left after ${Math.round((now - began) / 1000)} s, `
+          + `none done in the last ${Math.round((now - progressAt) / 1000)} s (${throttled} refusals, the last: ${lastRefusal})`);
       }
-    };
-    pump();
-  });
+      if (pending.length > 0 && active < MAX_IN_FLIGHT && now >= nextStart) {
+        const key = pending.shift()!;
+        active++;
+        nextStart = Math.max(now, nextStart) + 1000 / rate;
+        one(key, now).catch((error: unknown) => {
+          failure ??= { error };
+        }).finally(() => {
+          active--;
+          wake();
+        });
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = pending.length > 0 && active < MAX_IN_FLIGHT ? setTimeout(resolve, nextStart - now) : undefined;
+        wake = () => {
+          if (timer) clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    if (failure) throw failure.error;
+  } catch (e) {
+    if (throttled > 0) await recordRefusals(input, items, throttled, settings, clients);
+    throw e;
+  } finally {
+    pool.push(rate);
+  }
 
   const key = resultsKey(settings, input.runId, items);
   const lines = items.map((item) => JSON.stringify(results.get(item.Key)));
@@ -254,6 +336,18 @@ export async function analyse(input: AnalyseBatchInput, items: readonly Item[], 
     ContentType: 'application/x-ndjson' }));
   const failed = [...results.values()].filter((r) => r.error).length;
   return { resultsKey: key, analysed: items.length - failed, failed, throttled };
+}
+
+/** Writes a failed attempt's refusal count; a write that fails loses the count, not the batch's error. */
+async function recordRefusals(input: AnalyseBatchInput, items: readonly Item[], refused: number, settings: BatchSettings,
+  clients: Clients): Promise<void> {
+  const key = `${settings.outputPrefix}${RUNS_PREFIX}${input.runId}/${REFUSALS_FOLDER}${batchName(items)}-${randomUUID()}.json`;
+  try {
+    await clients.s3.send(new PutObjectCommand({ Bucket: settings.outputBucket, Key: key, Body: JSON.stringify({ refused }),
+      ContentType: 'application/json' }));
+  } catch {
+    // Counting is best effort; the batch's own error matters more.
+  }
 }
 
 /** Width and height from the image's first 64 KiB (boxes in the predictions manifest are in pixels). */
@@ -327,7 +421,7 @@ export async function summarise(runId: string, versionArn: string, settings: Bat
     }
   }
   // Batches that failed as a whole (beyond their retries) or never ran (the Map stopped): their images come from the
-  // ResultWriter's FAILED and PENDING files; the SUCCEEDED ones count the throughput refusals that were retried.
+  // ResultWriter's FAILED and PENDING files; the SUCCEEDED ones count the refusals of the attempts that succeeded.
   const unprocessed: string[] = [];
   const failedBatches: Record<string, number> = {};
   let throttled = 0;
@@ -347,6 +441,10 @@ export async function summarise(runId: string, versionArn: string, settings: Bat
         if (!byImage.has(image)) unprocessed.push(image);
       }
     }
+  }
+  // Refusals of attempts that failed (retried by the Map, or not): written by the batch beside its results.
+  for (const key of await listKeys(clients, bucket, `${run}${REFUSALS_FOLDER}`)) {
+    throttled += (JSON.parse(await text(clients, bucket, key)) as { refused?: number }).refused ?? 0;
   }
   const failures: Record<string, number> = {};
   const labels: Record<string, number> = {};

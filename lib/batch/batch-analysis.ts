@@ -92,8 +92,8 @@ const MAX_STATUS_CHECKS = 120;
  * model through a lease (an S3 object written with conditional writes; each hold expires after `leaseDuration`, and
  * an hourly sweep stops a model whose holds all expired). A model someone else started is never stopped.
  *
- * Each batch of images adapts its concurrency to the model (additive increase, multiplicative decrease on
- * ProvisionedThroughputExceededException, jittered back-off, the refused image retried). Results, under
+ * Each batch of images adapts its rate of calls to the model (additive increase, multiplicative decrease on
+ * ProvisionedThroughputExceededException, a per-batch back-off, the refused image retried first). Results, under
  * `<output prefix>runs/<execution name>/`: `images/*.jsonl` (one JSON object per image: labels, confidence, box,
  * model version, or the service's error for an image it refused), `summary.json` (the execution's output too) and
  * `predictions.manifest` (Ground Truth form, `human-annotated: "no"`) for `FeedbackLoop`.

@@ -162,7 +162,7 @@ export interface BatchSummary {
   readonly unprocessedImages: string[];
   /** Batches of images that failed as a whole, by the error they failed with (e.g. ModelNotAvailable: the model was stopped). */
   readonly failedBatches: Record<string, number>;
-  /** Calls refused for throughput and retried. */
+  /** Calls refused for throughput, every one the batches saw (attempts the Map retried included); each was retried. */
   readonly throttled: number;
   /** Analysed images per label (the label with the highest confidence of each image). */
   readonly labels: Record<string, number>;

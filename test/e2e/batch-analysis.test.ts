@@ -299,6 +299,48 @@ describe('BatchAnalysis offline under IAM enforcement', () => {
     await session.runner.deploy(synth(path.join(dir, 'cdk.out'), versionArn));
   });
 
+  test('pace: a 1-TPS model with every batch in flight loses nothing, and the summary counts every refusal, those of retried attempts too', async () => {
+    const keys = (await admin().send(new ListObjectsV2Command({ Bucket: IMAGES, Prefix: 'incoming/' }))).Contents!.map((o) => o.Key!);
+    session.cloud.emulator.capacity.set({ projectName: PROJECT, tpsPerInferenceUnit: 1, latencyMs: 200 });
+    // Refuse on the virtual clock alone, as AWS would for functions that pace on it (see CapacityTable.virtualClockOnly).
+    session.cloud.emulator.capacity.virtualClockOnly(true);
+    // Every call refused after the first 5, until an attempt has failed: the batches in flight make no progress for 3
+    // minutes, fail with ThroughputExceeded and write their refusals; the Map runs them again once the model serves.
+    session.cloud.emulator.faults.add({ operation: 'DetectCustomLabels', error: 'ProvisionedThroughputExceededException', times: 1e9, afterCalls: 5 });
+    const refusals = () => session.requests.filter((l) => l.includes('DetectCustomLabels 400') && l.endsWith('ProvisionedThroughputExceededException')).length;
+    const before = refusals();
+    let run: Awaited<ReturnType<typeof runBatch>> | undefined;
+    let injected: number | undefined;
+    try {
+      const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: machineArn, input: '{}' }));
+      const name = executionArn!.split(':').pop()!;
+      const written = async (): Promise<number> =>
+        ((await admin().send(new ListObjectsV2Command({ Bucket: RESULTS, Prefix: `results/runs/${name}/refusals/` }))).Contents ?? []).length;
+      for (let i = 0; i < 120 && await written() === 0; i++) await session.runner.runFor(10_000);
+      expect(await written()).toBeGreaterThan(0);
+      session.cloud.emulator.faults.clear();
+      injected = refusals() - before;
+      await session.runner.settle();
+      const done = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+      run = { status: done.status!, output: done.output ? JSON.parse(done.output) as BatchSummary : undefined, error: done.error,
+        cause: done.cause, name };
+    } finally {
+      session.cloud.emulator.faults.clear();
+      session.cloud.emulator.capacity.virtualClockOnly(false);
+      session.cloud.emulator.capacity.set({ projectName: PROJECT, tpsPerInferenceUnit: 3, latencyMs: 200 });
+    }
+    expect([run.status, run.error, run.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
+    expect(run.output).toMatchObject({ images: keys.length, unprocessed: 0, failedBatches: {} });
+    expect(run.output!.analysed + run.output!.failed).toBe(keys.length);
+    // The summary counts every refusal the model gave, those of the failed attempts (written beside the results) too.
+    expect(run.output!.throttled).toBe(refusals() - before);
+    // The model's own refusals (after the fault) were retried too.
+    expect(refusals() - before - injected!).toBeGreaterThan(0);
+    session.cloud.clock.advance(5 * 60_000);
+    await session.cloud.emulator.idle();
+    expect(session.cloud.emulator.usage().running).toEqual([]);
+  });
+
   test('faults: a start that FAILs fails the run with the service\'s status, and the lease is released', async () => {
     session.cloud.emulator.force.start({ versionName: 'v1', fail: true, message: 'Injected: not enough capacity' });
     const run = await runBatch();
