@@ -2,10 +2,7 @@
  * The BatchAnalysis function: takes and releases the model's lease (starting the model when no one runs it, stopping
  * it when no holder is left), analyses a batch of images with adaptive concurrency, and sums a run up.
  */
-import {
-  DescribeProjectsCommand, DescribeProjectVersionsCommand, DetectCustomLabelsCommand, RekognitionClient, StartProjectVersionCommand,
-  StopProjectVersionCommand,
-} from '@aws-sdk/client-rekognition';
+import { DetectCustomLabelsCommand, RekognitionClient, StartProjectVersionCommand, StopProjectVersionCommand } from '@aws-sdk/client-rekognition';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
 import {
@@ -15,6 +12,7 @@ import {
 } from '../../lib/batch/contracts';
 import { probeImageHeader } from '../../lib/manifest/image';
 import { CLASSIFICATION_TYPE, DETECTION_TYPE } from '../../lib/manifest/types';
+import { describeVersion, NOT_SERVABLE, STARTABLE, VersionStatus } from '../shared/model-version';
 import { live, updateLease } from './lease';
 
 export interface Clients {
@@ -51,21 +49,10 @@ function store(settings: BatchSettings, clients: Clients) {
   return { s3: clients.s3, bucket: settings.outputBucket, prefix: settings.outputPrefix };
 }
 
-async function projectArnOf(versionArn: string, settings: BatchSettings, clients: Clients): Promise<string> {
-  if (settings.projectArn) return settings.projectArn;
-  const name = versionArn.split('/')[1];
-  const res = await clients.rekognition.send(new DescribeProjectsCommand({ ProjectNames: [name] }));
-  const arn = res.ProjectDescriptions?.[0]?.ProjectArn;
-  if (!arn) throw new BatchError(MODEL_ERROR, `No project named ${name} (of version ${versionArn})`);
-  return arn;
-}
+const fail = (message: string): Error => new BatchError(MODEL_ERROR, message);
 
-async function describe(versionArn: string, settings: BatchSettings, clients: Clients): Promise<{ status: string; message: string; units: number }> {
-  const projectArn = await projectArnOf(versionArn, settings, clients);
-  const res = await clients.rekognition.send(new DescribeProjectVersionsCommand({ ProjectArn: projectArn, VersionNames: [versionArn.split('/')[3]] }));
-  const v = res.ProjectVersionDescriptions?.[0];
-  if (!v) throw new BatchError(MODEL_ERROR, `The model version ${versionArn} does not exist`);
-  return { status: v.Status ?? 'UNKNOWN', message: v.StatusMessage ?? '', units: v.MaxInferenceUnits ?? v.MinInferenceUnits ?? 0 };
+function describe(versionArn: string, settings: BatchSettings, clients: Clients): Promise<VersionStatus> {
+  return describeVersion(clients.rekognition, versionArn, settings.projectArn, fail);
 }
 
 /**
@@ -77,13 +64,11 @@ function mapConcurrency(settings: BatchSettings, units: number): number {
 }
 
 async function startIfStopped(versionArn: string, status: string, settings: BatchSettings, clients: Clients): Promise<boolean> {
-  if (status !== 'STOPPED' && status !== 'TRAINING_COMPLETED') return false;
+  if (!STARTABLE.includes(status)) return false;
   await clients.rekognition.send(new StartProjectVersionCommand({ ProjectVersionArn: versionArn, MinInferenceUnits: settings.minInferenceUnits,
     ...(settings.maxInferenceUnits === undefined ? {} : { MaxInferenceUnits: settings.maxInferenceUnits }) }));
   return true;
 }
-
-const NOT_SERVABLE = ['TRAINING_IN_PROGRESS', 'TRAINING_FAILED', 'FAILED', 'DELETING', 'EXPIRED', 'DEPRECATED', 'COPYING_FAILED'];
 
 /**
  * Takes the lease for `holder` (an execution name) and starts the model when it is stopped, recording that the lease
@@ -104,7 +89,7 @@ export async function status(versionArn: string, checks: number, settings: Batch
   const d = await describe(versionArn, settings, clients);
   if (NOT_SERVABLE.includes(d.status)) throw new BatchError(MODEL_ERROR, `The model version ${versionArn} is ${d.status}: ${d.message}`);
   let started = false;
-  if (d.status === 'STOPPED' || d.status === 'TRAINING_COMPLETED') {
+  if (STARTABLE.includes(d.status)) {
     // The lease must say it started the model before the model runs: else a release in between would leave it running.
     const stopping = await updateLease(store(settings, clients), versionArn, (doc) => {
       if ((doc.stoppingUntil ?? 0) > Date.now()) return { value: true };

@@ -7,16 +7,16 @@
  * constructs sharing the model, so a batch ending inside a window sees a holder left and does not stop the model, and a
  * window ending during a batch leaves the model to the batch (whose last release stops it: the lease says it started it).
  */
-import {
-  DescribeProjectsCommand, DescribeProjectVersionsCommand, RekognitionClient, StartProjectVersionCommand, StopProjectVersionCommand,
-} from '@aws-sdk/client-rekognition';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { RekognitionClient, StartProjectVersionCommand, StopProjectVersionCommand } from '@aws-sdk/client-rekognition';
+import { S3Client } from '@aws-sdk/client-s3';
 
 import { LeaseDocument } from '../../lib/batch/contracts';
 import {
-  LeaseLocation,   Ledger, LEDGER_KEY, MODEL_ERROR, ScheduleSettings, StartResult, STOP_ERROR, StopResult,
+  GuardVerdict, LeaseLocation, Ledger, LEDGER_KEY, MODEL_ERROR, ScheduleSettings, StartResult, STOP_ERROR, StopResult,
 } from '../../lib/schedule/contracts';
 import { live, updateLease } from '../batch/lease';
+import { describeVersion, NOT_SERVABLE, STARTABLE, VersionStatus } from '../shared/model-version';
+import { DocumentLocation, readDocument, updateDocument } from '../shared/s3-document';
 import { account, budgetSpent, GuardLimits } from './ledger';
 
 export interface Clients {
@@ -34,37 +34,17 @@ export class ScheduleError extends Error {
   }
 }
 
-const isNamed = (e: unknown, ...names: string[]): boolean => e instanceof Error && names.includes(e.name);
 const isVersionArn = (arn: string): boolean => /^arn:[^:]+:rekognition:[^:]*:\d*:project\/[^/]+\/version\/[^/]+\/\d+$/.test(arn);
-const NOT_SERVABLE = ['TRAINING_IN_PROGRESS', 'TRAINING_FAILED', 'FAILED', 'DELETING', 'EXPIRED', 'DEPRECATED', 'COPYING_IN_PROGRESS',
-  'COPYING_FAILED'];
 /** A stop under way: acquirers (batches, the next window) wait this long before starting the model again. */
 const STOPPING_MS = 10 * 60_000;
 
 // ---------------------------------------------------------------------------------------------------------------------
 // The model
 
-interface Described {
-  readonly status: string;
-  readonly message: string;
-  readonly units: number;
-}
+const fail = (message: string): Error => new ScheduleError(MODEL_ERROR, message);
 
-async function projectArnOf(versionArn: string, settings: ScheduleSettings, clients: Clients): Promise<string> {
-  if (settings.projectArn) return settings.projectArn;
-  const name = versionArn.split('/')[1];
-  const res = await clients.rekognition.send(new DescribeProjectsCommand({ ProjectNames: [name] }));
-  const arn = res.ProjectDescriptions?.[0]?.ProjectArn;
-  if (!arn) throw new ScheduleError(MODEL_ERROR, `No project named ${name} (of version ${versionArn})`);
-  return arn;
-}
-
-async function describe(versionArn: string, settings: ScheduleSettings, clients: Clients): Promise<Described> {
-  const projectArn = await projectArnOf(versionArn, settings, clients);
-  const res = await clients.rekognition.send(new DescribeProjectVersionsCommand({ ProjectArn: projectArn, VersionNames: [versionArn.split('/')[3]] }));
-  const v = res.ProjectVersionDescriptions?.[0];
-  if (!v) throw new ScheduleError(MODEL_ERROR, `The model version ${versionArn} does not exist`);
-  return { status: v.Status ?? 'UNKNOWN', message: v.StatusMessage ?? '', units: v.MaxInferenceUnits ?? v.MinInferenceUnits ?? 0 };
+function describe(versionArn: string, settings: ScheduleSettings, clients: Clients): Promise<VersionStatus> {
+  return describeVersion(clients.rekognition, versionArn, settings.projectArn, fail);
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -115,22 +95,8 @@ function markStopping(versionArn: string, settings: ScheduleSettings, clients: C
 // ---------------------------------------------------------------------------------------------------------------------
 // The ledger: one JSON object, changed with S3 conditional writes
 
-async function readLedger(settings: ScheduleSettings, clients: Clients): Promise<{ ledger?: Ledger; etag?: string }> {
-  // Listed first: a read of a missing key is 403 for a role that may list only under a prefix (see lease.ts).
-  const listed = await clients.s3.send(new ListObjectsV2Command({ Bucket: settings.bucket, Prefix: LEDGER_KEY, MaxKeys: 1 }));
-  if (!(listed.Contents ?? []).some((o) => o.Key === LEDGER_KEY)) return {};
-  try {
-    const res = await clients.s3.send(new GetObjectCommand({ Bucket: settings.bucket, Key: LEDGER_KEY }));
-    return { ledger: JSON.parse(await res.Body!.transformToString()) as Ledger, etag: res.ETag };
-  } catch (e) {
-    if (isNamed(e, 'NoSuchKey')) return {};
-    throw e;
-  }
-}
-
-async function writeLedger(settings: ScheduleSettings, clients: Clients, ledger: Ledger, etag: string | undefined): Promise<void> {
-  await clients.s3.send(new PutObjectCommand({ Bucket: settings.bucket, Key: LEDGER_KEY, Body: JSON.stringify(ledger), ContentType: 'application/json',
-    ...(etag === undefined ? { IfNoneMatch: '*' } : { IfMatch: etag }) }));
+function ledgerAt(settings: ScheduleSettings, clients: Clients): DocumentLocation {
+  return { s3: clients.s3, bucket: settings.bucket, key: LEDGER_KEY };
 }
 
 function limitsOf(settings: ScheduleSettings): GuardLimits {
@@ -150,7 +116,7 @@ const hours = (h: number): string => `${Math.round(h * 100) / 100}`;
 export async function start(versionArn: string, settings: ScheduleSettings, clients: Clients): Promise<StartResult> {
   if (!isVersionArn(versionArn)) throw new ScheduleError(MODEL_ERROR, `No model version serves yet (the parameter holds: ${versionArn})`);
   const units = settings.maxInferenceUnits ?? settings.minInferenceUnits;
-  const spent = budgetSpent((await readLedger(settings, clients)).ledger, (clients.now ?? Date.now)(), units, limitsOf(settings));
+  const spent = budgetSpent((await readDocument<Ledger>(ledgerAt(settings, clients))).doc, (clients.now ?? Date.now)(), units, limitsOf(settings));
   if (spent) {
     const d = await describe(versionArn, settings, clients);
     return { versionArn, status: d.status, started: false, refused: true, checks: 0,
@@ -167,7 +133,7 @@ export async function startStatus(versionArn: string, checks: number, settings: 
   const d = await describe(versionArn, settings, clients);
   if (NOT_SERVABLE.includes(d.status)) throw new ScheduleError(MODEL_ERROR, `The model version ${versionArn} is ${d.status}: ${d.message}`);
   let started = false;
-  if (d.status === 'STOPPED' || d.status === 'TRAINING_COMPLETED' || d.status === 'COPYING_COMPLETED') {
+  if (STARTABLE.includes(d.status)) {
     // Every lease must say the lease started the model before it runs: a batch's last release then stops it.
     const stopping = await everyLease(versionArn, settings, clients, (doc, now) => {
       if ((doc.stoppingUntil ?? 0) > now) return { value: true };
@@ -229,19 +195,11 @@ export async function stopStatus(versionArn: string, checks: number, settings: S
 export async function guard(versionArn: string, settings: ScheduleSettings, clients: Clients): Promise<StopResult> {
   if (!isVersionArn(versionArn)) return { versionArn, status: 'NONE', stopping: false, checks: 0 };
   const d = await describe(versionArn, settings, clients);
-  let verdict;
-  for (let attempt = 0; ; attempt++) {
-    const { ledger: last, etag } = await readLedger(settings, clients);
+  // Two guard runs at once (a late one): the second reads the first's ledger and counts again.
+  const verdict = await updateDocument<Ledger, GuardVerdict | undefined>(ledgerAt(settings, clients), (last) => {
     const result = account(last, { now: (clients.now ?? Date.now)(), status: d.status, units: d.units, versionArn }, limitsOf(settings));
-    try {
-      await writeLedger(settings, clients, result.ledger, etag);
-      verdict = result.verdict;
-      break;
-    } catch (e) {
-      // Two guard runs at once (a late one): the second reads the first's ledger and counts again.
-      if (!isNamed(e, 'PreconditionFailed', 'ConditionalRequestConflict') || attempt >= 5) throw e;
-    }
-  }
+    return { doc: result.ledger, value: result.verdict };
+  });
   if (!verdict) {
     // Keep the hold alive through long windows (it expires holdSeconds after it was last refreshed).
     await everyLease(versionArn, settings, clients, (doc, now) => (doc.holders[settings.holder] && doc.holders[settings.holder].expiresAt > now

@@ -6,6 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+
 import { StateDirLockedError } from '../emulator/state-dir-lock';
 import { PolicyEngineMissingError } from '../iam/engine';
 import { LocalDeployError, LocalRunner } from '../runner/local-runner';
@@ -16,7 +18,7 @@ import { formatDuration } from '../runner/report';
 import { DeployResult, DestroyResult } from '../runner/runner-types';
 import { CliIo, EXIT, UsageError } from './io';
 
-const USAGE = `Usage: custom-labels local deploy  [STACK ...] [--app cdk.out] [--state-dir .custom-labels-local] [--parameters K=V ...] [--json] [--no-iam] [--verbose]
+const USAGE = `Usage: custom-labels local deploy  [STACK ...] [--app cdk.out] [--state-dir .custom-labels-local] [--parameters K=V ...] [--bucket NAME ...] [--json] [--no-iam] [--verbose]
        custom-labels local destroy [STACK ...] [--app cdk.out] [--state-dir .custom-labels-local] [-e] [--json] [--no-iam] [--verbose]
 
 Deploys a synthesized CDK app (run 'npx cdk synth' first) to a local Rekognition Custom Labels emulator and S3, offline:
@@ -35,6 +37,8 @@ Options:
   --state-dir <dir>      where deployed state lives (default: .custom-labels-local); destroy needs it to exist
   --parameters K=V       a stack parameter value (repeatable)
   --stack <name>         same as naming STACK (repeatable)
+  --bucket <name>        deploy: a bucket your stack imports by name (Bucket.fromBucketName), created empty in the
+                         local S3 first when it is not there (repeatable); in AWS it must exist before the deploy too
   --json                 print the summary as one JSON object for machines
   -e, --exclusively      destroy only the named stacks, not the stacks that depend on them
   --no-iam               do not enforce IAM (by default every function and state machine calls as its own role, and
@@ -53,6 +57,7 @@ const OPTIONS = {
   'state-dir': { type: 'string' },
   parameters: { type: 'string', multiple: true },
   stack: { type: 'string', multiple: true },
+  bucket: { type: 'string', multiple: true },
   json: { type: 'boolean' },
   exclusively: { type: 'boolean', short: 'e' },
   'no-iam': { type: 'boolean' },
@@ -67,6 +72,8 @@ export interface LocalArgs {
   readonly stateDir: string;
   readonly parameters: Record<string, string>;
   readonly stacks?: string[];
+  /** deploy: buckets imported by name, created in the local S3 when missing. */
+  readonly buckets: string[];
   readonly verbose: boolean;
   /** Enforce IAM (default) or not (--no-iam). */
   readonly iam: boolean;
@@ -80,7 +87,7 @@ export function parseLocalArgs(args: string[], cwd: string): LocalArgs | undefin
   const [action, ...rest] = args;
   if (action === undefined || action === '--help' || action === '-h' || action === 'help') return undefined;
   if (action !== 'deploy' && action !== 'destroy') throw new UsageError(`unknown action '${action}': use 'local deploy' or 'local destroy'`);
-  let values: { app?: string; 'state-dir'?: string; parameters?: string[]; stack?: string[]; json?: boolean; exclusively?: boolean; 'no-iam'?: boolean; verbose?: boolean;
+  let values: { app?: string; 'state-dir'?: string; parameters?: string[]; stack?: string[]; bucket?: string[]; json?: boolean; exclusively?: boolean; 'no-iam'?: boolean; verbose?: boolean;
     help?: boolean };
   let positionals: string[];
   try {
@@ -98,6 +105,11 @@ export function parseLocalArgs(args: string[], cwd: string): LocalArgs | undefin
     parameters[p.slice(0, eq)] = p.slice(eq + 1);
   }
   if (action === 'destroy' && values.parameters !== undefined) throw new UsageError('local destroy takes no --parameters');
+  if (action === 'destroy' && values.bucket !== undefined) throw new UsageError('local destroy takes no --bucket');
+  for (const b of values.bucket ?? []) {
+    // S3's bucket naming rules (general purpose buckets), so a typo fails here rather than as the deploy's NoSuchBucket.
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(b) || b.includes('..')) throw new UsageError(`--bucket takes an S3 bucket name, got: ${b}`);
+  }
   const stacks = [...positionals, ...(values.stack ?? [])];
   return {
     action,
@@ -105,6 +117,7 @@ export function parseLocalArgs(args: string[], cwd: string): LocalArgs | undefin
     stateDir: path.resolve(cwd, values['state-dir'] ?? '.custom-labels-local'),
     parameters,
     stacks: stacks.length > 0 ? stacks : undefined,
+    buckets: values.bucket ?? [],
     verbose: values.verbose ?? false,
     iam: !(values['no-iam'] ?? false),
     json: values.json ?? false,
@@ -123,8 +136,6 @@ export async function runLocalCommand(args: string[], io: CliIo): Promise<number
     io.stdout.write(USAGE);
     return EXIT.ok;
   }
-  // The SDK's notice about Node 22 would sit in the middle of the deploy's progress.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const log = (line: string): void => {
     io.stderr.write(`${line}\n`);
   };
@@ -149,6 +160,7 @@ export async function runLocalCommand(args: string[], io: CliIo): Promise<number
   const iam = parsed.iam ? 'enforced' : 'off';
   try {
     if (parsed.action === 'deploy') {
+      await createImportedBuckets(runner, parsed.buckets, log);
       const result = await runner.deploy(parsed.app!, { parameters: parsed.parameters, stacks: parsed.stacks });
       await runner.settle();
       const models = await runner.models();
@@ -171,6 +183,19 @@ export async function runLocalCommand(args: string[], io: CliIo): Promise<number
     throw err;
   } finally {
     await runner.close();
+  }
+}
+
+/** Creates the buckets a stack imports by name in the local S3, unless they are there already. */
+async function createImportedBuckets(runner: LocalRunner, buckets: readonly string[], log: (line: string) => void): Promise<void> {
+  const s3 = runner.cloud.s3.client();
+  for (const bucket of buckets) {
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      log(`custom-labels local: created the bucket ${bucket} in the local S3 (--bucket)`);
+    } catch (err) {
+      if ((err as Error).name !== 'BucketAlreadyOwnedByYou' && (err as Error).name !== 'BucketAlreadyExists') throw err;
+    }
   }
 }
 

@@ -18,7 +18,7 @@ import { PackObject, planPacks } from '../data/packs';
 import { CustomLabelsProject, ICustomLabelsProject } from '../project/project';
 import { SERVING_VERSION_PARAMETER_ENV } from '../runtime/env';
 import { acknowledgeWildcardResources } from '../shared/nag';
-import { describeValue, PropValidator } from '../shared/validation';
+import { describeValue, PropValidator, regionProblem } from '../shared/validation';
 import {
   DataSource, fingerprint, METRIC_NAMESPACE, METRIC_TRAINING_FAILED, MODEL_VERSION_RESOURCE_TYPE, ModelVersionConfig, ModelVersionProperties,
   NO_SERVING_VERSION, S3Location, TestSource, versionNameFor,
@@ -156,7 +156,9 @@ const MAX_TIMEOUT = Duration.hours(72);
 export class CustomLabelsModel extends Resource implements ICustomLabelsModel {
   /** Imports a model version by ARN (`…:project/<name>/version/<version>/<ms>`) for inference grants. */
   static fromVersionArn(scope: Construct, id: string, versionArn: string): ICustomLabelsModel {
-    new PropValidator().matches('versionArn', versionArn, VERSION_ARN).throwIfAny(`${scope.node.path}/${id}`);
+    const v = new PropValidator().matches('versionArn', versionArn, VERSION_ARN);
+    const region = VERSION_ARN.test(versionArn) ? regionProblem(scope, 'versionArn', versionArn) : undefined;
+    v.check(region === undefined, region ?? '').throwIfAny(`${scope.node.path}/${id}`);
     const versionName = Token.isUnresolved(versionArn) ? Fn.select(3, Fn.split('/', versionArn)) : versionArn.split('/')[3];
     return new ImportedModelVersion(scope, id, versionArn, versionName);
   }

@@ -10,7 +10,7 @@ import { Construct, IDependable } from 'constructs';
 
 import { secureBucket } from '../shared/buckets';
 import { HandlerFunction } from '../shared/function';
-import { acknowledgeWildcardResources } from '../shared/nag';
+import { acknowledgeDefaultNodeRuntime, acknowledgeWildcardResources } from '../shared/nag';
 import { WAIT_HANDLES_PREFIX } from './contracts';
 import { buildWorkflowDefinition } from './definition';
 import { CALLER_BUCKET_ACTIONS, CALLER_READ_ACTIONS, CALLER_WRITE_ACTIONS, DESCRIBE_PROJECTS_ACTIONS } from './perms';
@@ -163,6 +163,7 @@ export class ModelWorkflow extends Construct {
       waiterStateMachineLogOptions: { destination: frameworkLogs, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
     const frameworkFunction = (name: string) => provider.node.findChild(name) as lambda.Function;
+    for (const name of ['framework-onEvent', 'framework-isComplete', 'framework-onTimeout']) acknowledgeDefaultNodeRuntime(frameworkFunction(name));
     const userFunctions = [onEvent.function.functionArn, isComplete.function.functionArn].map((arn) => `${arn}:*`);
     acknowledgeWildcardResources(onEventRole, userFunctions, INVOKE_REASON);
     acknowledgeWildcardResources(waiterRole, userFunctions, INVOKE_REASON);

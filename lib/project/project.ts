@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as rekognition from 'aws-cdk-lib/aws-rekognition';
 import { Construct, IDependable } from 'constructs';
 
-import { PropValidator } from '../shared/validation';
+import { PropValidator, regionProblem } from '../shared/validation';
 import {
   DATASET_READ_ACTIONS,
   DETECT_ACTIONS,
@@ -120,7 +120,9 @@ export class CustomLabelsProject extends CustomLabelsProjectBase {
    * Imports a project by its ARN (`arn:<partition>:rekognition:<region>:<account>:project/<name>/<epoch ms>`).
    */
   static fromProjectArn(scope: Construct, id: string, projectArn: string): ICustomLabelsProject {
-    new PropValidator().matches('projectArn', projectArn, PROJECT_ARN).throwIfAny(`${scope.node.path}/${id}`);
+    const v = new PropValidator().matches('projectArn', projectArn, PROJECT_ARN);
+    const region = PROJECT_ARN.test(projectArn) ? regionProblem(scope, 'projectArn', projectArn) : undefined;
+    v.check(region === undefined, region ?? '').throwIfAny(`${scope.node.path}/${id}`);
     // Project ARNs are `…:project/<name>/<ms>`: the name is the second '/'-separated part (also for a token).
     // Its children's ARNs share the prefix `…:project/<name>`, in the ARN's own partition, region and account.
     let projectName: string;

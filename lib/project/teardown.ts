@@ -7,7 +7,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 
 import { HandlerFunction } from '../shared/function';
-import { acknowledgeWildcardResources } from '../shared/nag';
+import { acknowledgeDefaultNodeRuntime, acknowledgeWildcardResources } from '../shared/nag';
 import { LIST_PROJECTS_ACTIONS, TEARDOWN_DATASET_ACTIONS, TEARDOWN_PROJECT_ACTIONS, TEARDOWN_VERSION_ACTIONS } from './perms';
 import {
   TEARDOWN_HANDLER_TIMEOUT_SECONDS,
@@ -93,6 +93,7 @@ export class ProjectTeardownProvider extends Construct {
     const invokeReason = 'The CDK Provider framework grants lambda:InvokeFunction on <function ARN>:* (any version or alias) '
       + 'of the functions it calls; the wildcard covers nothing but versions of that one function';
     const frameworkFunction = (name: string) => provider.node.findChild(name) as lambda.Function;
+    for (const name of ['framework-onEvent', 'framework-isComplete', 'framework-onTimeout']) acknowledgeDefaultNodeRuntime(frameworkFunction(name));
     const userFunctions = [onEvent.function.functionArn, isComplete.function.functionArn].map((arn) => `${arn}:*`);
     acknowledgeWildcardResources(onEventRole, userFunctions, invokeReason);
     acknowledgeWildcardResources(waiterRole, userFunctions, invokeReason);

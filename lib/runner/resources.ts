@@ -10,8 +10,9 @@
 
 import { DatasetType, Rekognition } from '@aws-sdk/client-rekognition';
 import { S3Client } from '@aws-sdk/client-s3';
-import { CreateBucketCommand, DeleteBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteBucketCommand, HeadBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 
+import { checkTimeZone } from '../shared/schedule-expression';
 import { checkErrorNames } from './asl';
 import { distributedMapProblems } from './distributed-map';
 import { parseEventPattern } from './event-pattern';
@@ -20,7 +21,6 @@ import { checkLambdaFunction, checkWaitConditionTimeout } from './limits';
 import { ResourceRecord } from './local-state';
 import { generatedName, PhysicalFacts, physicalFacts, randomSuffix } from './physical-facts';
 import { resourceTypeFacts } from './resource-spec';
-import { checkTimeZone } from './schedule-expression';
 import { scheduleSpec } from './scheduler';
 
 /** What a provisioner may use. */
@@ -124,11 +124,28 @@ const PROVISIONERS: Record<string, Provisioner> = {
       await ctx.s3.send(new DeleteBucketCommand({ Bucket: record.physicalId }));
     },
   },
-  'AWS::S3::BucketPolicy': { does: 'decides every request to its bucket (IAM enforcement)', create: async (_ctx, _props, facts) => asIs(facts) },
+  'AWS::S3::BucketPolicy': {
+    does: 'decides every request to its bucket (IAM enforcement)',
+    create: async (ctx, props, facts) => {
+      // PutBucketPolicy on a bucket that does not exist fails (a bucket imported by name must exist before the deploy).
+      const bucket = str(props, 'Bucket');
+      if (bucket !== undefined) {
+        await ctx.s3.send(new HeadBucketCommand({ Bucket: bucket })).catch((err: unknown) => {
+          if (errorName(err) === 'NotFound' || errorName(err) === 'NoSuchBucket') {
+            throw new ResourceError(`The specified bucket does not exist (Service: S3, Status Code: 404): ${bucket}`);
+          }
+          throw err;
+        });
+      }
+      return asIs(facts);
+    },
+  },
   'AWS::IAM::Role': { does: 'the identity its functions and state machines call with; its inline policies decide', create: async (_c, _p, facts) => asIs(facts) },
   'AWS::IAM::Policy': { does: 'decides the requests of the roles it is attached to', create: async (_ctx, _props, facts) => asIs(facts) },
   'AWS::IAM::ManagedPolicy': { does: 'decides the requests of the roles it is attached to', create: async (_ctx, _props, facts) => asIs(facts) },
   'AWS::KMS::Key': { does: 'its key policy decides the use of the key (no bytes are encrypted)', create: async (_ctx, _props, facts) => asIs(facts) },
+  'AWS::Lambda::Permission': { does: 'decides which EventBridge rule may invoke its function (its resource policy)',
+    create: async (_ctx, _props, facts) => asIs(facts) },
   'AWS::Lambda::Function': {
     does: 'runs in-process when invoked (Node.js runtimes), as its role, with its environment',
     create: async (_ctx, props, facts) => {

@@ -16,9 +16,9 @@
 import * as crypto from 'node:crypto';
 
 import type { VirtualClock } from '../emulator/clock';
+import { nextOccurrence, parseScheduleDate, parseScheduleExpression, ScheduleExpression } from '../shared/schedule-expression';
 import { DeployedResourceRef, DeployedWorld } from './deployed-world';
 import { isPlainObject } from './intrinsics';
-import { nextOccurrence, parseScheduleDate, parseScheduleExpression, ScheduleExpression } from './schedule-expression';
 
 /** The universal target that starts an execution (Scheduler User Guide, "Using universal targets"). */
 export const SFN_START_EXECUTION_TARGET = /^arn:[^:]+:scheduler:::aws-sdk:sfn:startExecution$/;

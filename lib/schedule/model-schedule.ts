@@ -137,7 +137,7 @@ export class ModelSchedule extends Construct {
     });
     this.handlerFunction = this.handler.function;
     this.grantHandler(props, batchLeases);
-    this.stateMachine = this.control(serving, versionArn);
+    this.stateMachine = this.control(serving, versionArn, props.alarmTopic !== undefined);
     this.schedules(props.windows, timeZone, guarded ? guardInterval : undefined);
   }
 
@@ -208,7 +208,7 @@ export class ModelSchedule extends Construct {
   }
 
   /** The Control state machine: start (wait for RUNNING), stop and guard (wait for STOPPED), alarms on failure and guard stops. */
-  private control(serving: CustomLabelsModel | undefined, versionArn: string | undefined): sfn.StateMachine {
+  private control(serving: CustomLabelsModel | undefined, versionArn: string | undefined, userTopic: boolean): sfn.StateMachine {
     const stack = Stack.of(this);
     const fnArn = this.handler.function.functionArn;
     const invoke = (payload: Record<string, unknown>, next: string) => ({
@@ -296,7 +296,15 @@ export class ModelSchedule extends Construct {
       tracingEnabled: true,
     });
     this.handler.function.grantInvoke(sm);
-    this.alarmTopic.grantPublish(sm);
+    if (userTopic) {
+      // The user's topic may use a customer managed key: grantPublish adds what the key needs.
+      this.alarmTopic.grantPublish(sm);
+    } else {
+      // Our topic uses the AWS managed key for SNS, whose key policy lets the account's principals use it through SNS:
+      // sns:Publish is all the publisher needs. (grantPublish would add kms:GenerateDataKey* and kms:Decrypt on key/* under
+      // the @aws-cdk/aws-kms:applyImportedAliasPermissionsToPrincipal flag, which new apps set.)
+      sm.addToRolePolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.alarmTopic.topicArn] }));
+    }
     serving?.servingVersionParameter.grantRead(sm);
     acknowledgeWildcardResources(sm, [`${fnArn}:*`], 'lambda:InvokeFunction on <function ARN>:* covers the versions and aliases of the '
       + 'schedule\'s one function only');

@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
 import { handlerCode } from './handler-code';
+import { acknowledgeDefaultNodeRuntime } from './nag';
 
 /** Options for {@link HandlerFunction}. */
 export interface HandlerFunctionProps {
@@ -65,6 +66,7 @@ export class HandlerFunction extends Construct {
       logGroup: this.logGroup,
       role: this.role,
     });
+    acknowledgeDefaultNodeRuntime(this.function);
     // The function may write logs only once its log permissions exist.
     const policy = this.role.node.tryFindChild('DefaultPolicy');
     if (policy) this.function.node.addDependency(policy);

@@ -1,4 +1,5 @@
-import { Stack, Validations } from 'aws-cdk-lib';
+import { Stack, Token, Validations } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { IConstruct } from 'constructs';
 
 // cdk-nag is a development tool of this package, not a dependency: the few lines below reproduce how its
@@ -35,4 +36,29 @@ function flatten(node: unknown): string {
     if (obj.Ref !== undefined) return `<${flatten(obj.Ref)}>`;
   }
   return JSON.stringify(node);
+}
+
+/**
+ * Acknowledges AwsSolutions-L1 on `fn` when, and only when, it runs aws-cdk-lib's default Node.js runtime
+ * (`determineLatestNodeRuntime`) while `Runtime.ALL` already lists a newer one: aws-cdk-lib adds a runtime to the list
+ * releases before it makes it the default, and cdk-nag's L1 compares with the list. A function on an older runtime by
+ * choice is still flagged.
+ */
+export function acknowledgeDefaultNodeRuntime(fn: lambda.Function): void {
+  const runtime = fn.runtime.name;
+  if (Token.isUnresolved(runtime) || runtime !== lambda.determineLatestNodeRuntime(fn).name) return;
+  const newest = newestNodeRuntime();
+  if (newest === undefined || newest === runtime) return;
+  Validations.of(fn).acknowledge({
+    id: 'AwsSolutions-L1',
+    reason: `${runtime} is the Node.js runtime this aws-cdk-lib deploys by default (determineLatestNodeRuntime); its Runtime.ALL `
+      + `also lists ${newest}, which it does not make the default yet. The handler bundles run on any Node.js runtime from 20 on`,
+  });
+}
+
+/** The newest Node.js runtime aws-cdk-lib's Runtime.ALL lists, as cdk-nag's L1 orders them. */
+function newestNodeRuntime(): string | undefined {
+  const versions = lambda.Runtime.ALL.map((r) => r.name).filter((n) => /^nodejs\d/.test(n));
+  versions.sort((a, b) => a.localeCompare(b, undefined, { numeric: true, sensitivity: 'base' }));
+  return versions.pop();
 }

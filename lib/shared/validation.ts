@@ -1,4 +1,4 @@
-import { Token } from 'aws-cdk-lib';
+import { Annotations, Stack, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 
 const MAX_TAGS = 200;
@@ -117,4 +117,25 @@ function rangeText(min?: number, max?: number): string {
   if (min !== undefined) return `>= ${min}`;
   if (max !== undefined) return `<= ${max}`;
   return 'a finite number';
+}
+
+/**
+ * A Rekognition ARN imported into `scope`'s stack names the region its model lives in, and the stack's functions call
+ * Rekognition in the stack's region: a model of another region is "not found" at run time, hours after the deploy.
+ * Returns the problem when both regions are known and differ; warns (once per import) when the stack is
+ * region-agnostic, since nothing then says where it will be deployed.
+ */
+export function regionProblem(scope: IConstruct, prop: string, arn: string): string | undefined {
+  if (isUnresolved(arn)) return undefined;
+  const arnRegion = arn.split(':')[3];
+  const stack = Stack.of(scope);
+  if (!arnRegion) return undefined;
+  if (Token.isUnresolved(stack.region)) {
+    Annotations.of(scope).addWarningV2('cdk-rekognition-custom-labels:regionAgnostic',
+      `${prop} is in ${arnRegion} and stack ${stack.stackName} is region-agnostic: deploy it to ${arnRegion} (env.region), where the model is`);
+    return undefined;
+  }
+  return arnRegion === stack.region ? undefined
+    : `${prop} is in region ${arnRegion}, but stack ${stack.stackName} deploys to ${stack.region}: Rekognition serves a model only in its own `
+      + `region; set the stack's env.region to ${arnRegion}, or import the model of ${stack.region}, got: ${describeValue(arn)}`;
 }

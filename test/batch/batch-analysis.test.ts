@@ -2,6 +2,7 @@ import { App, Duration, Stack, TimeZone } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import { CURRENTLY_RECOMMENDED_FLAGS } from 'aws-cdk-lib/cx-api';
 
 import { BatchAnalysis, BatchAnalysisProps, CustomLabelsModel, CustomLabelsProject, TrainingData } from '../../lib';
 import { PropValidationError } from '../../lib/shared/validation';
@@ -15,7 +16,9 @@ process.env.CDK_VALIDATION = 'false';
 const VERSION_ARN = 'arn:aws:rekognition:us-east-1:123456789012:project/shapes/version/model-1/1700000000000';
 
 function setup(props: Partial<BatchAnalysisProps> = {}): { stack: Stack; batch: BatchAnalysis; template: () => Template } {
-  const stack = new Stack(new App(), 'Batch', { env: { region: 'us-east-1', account: '123456789012' } });
+  // The feature flags `cdk init` writes into a new app's cdk.json: findings that only they bring (e.g. KMS grants on
+  // imported aliases) show here.
+  const stack = new Stack(new App({ context: CURRENTLY_RECOMMENDED_FLAGS }), 'Batch', { env: { region: 'us-east-1', account: '123456789012' } });
   const images = s3.Bucket.fromBucketName(stack, 'Images', 'my-images');
   const model = CustomLabelsModel.fromVersionArn(stack, 'Model', VERSION_ARN);
   const batch = new BatchAnalysis(stack, 'Batch', { model, input: { bucket: images, prefix: 'incoming/' }, ...props });
@@ -49,9 +52,9 @@ describe('BatchAnalysis', () => {
     expect(text).toContain(':s3:::my-images/incoming/*');
     expect(text).not.toMatch(/my-images\/\*"/);
     expect(text).not.toContain('s3:DeleteObject');
-    expect(statements).toContainEqual(expect.objectContaining({ Action: ['rekognition:StartProjectVersion', 'rekognition:StopProjectVersion'],
-      Resource: VERSION_ARN }));
-    expect(statements).toContainEqual(expect.objectContaining({ Action: 'rekognition:DetectCustomLabels', Resource: VERSION_ARN }));
+    // What the version ARN allows (new apps' @aws-cdk/aws-iam:minimizePolicies merges statements of one resource).
+    const onVersion = statements.filter((s) => s.Resource === VERSION_ARN).flatMap((s) => [s.Action].flat()).sort();
+    expect(onVersion).toEqual(['rekognition:DetectCustomLabels', 'rekognition:StartProjectVersion', 'rekognition:StopProjectVersion']);
     const lists = statements.filter((s) => s.Action === 's3:ListBucket');
     expect(lists.map((s) => s.Condition)).toEqual(expect.arrayContaining([{ StringLike: { 's3:prefix': ['incoming/*'] } },
       { StringLike: { 's3:prefix': ['r/*'] } }]));

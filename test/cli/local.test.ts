@@ -23,7 +23,7 @@ describe('custom-labels local', () => {
 
   test('parses its arguments and refuses bad ones with one line', () => {
     expect(parseLocalArgs(['deploy'], '/w')).toEqual({ action: 'deploy', app: '/w/cdk.out', stateDir: '/w/.custom-labels-local', parameters: {},
-      stacks: undefined, verbose: false, iam: true, json: false, exclusively: false });
+      stacks: undefined, buckets: [], verbose: false, iam: true, json: false, exclusively: false });
     // destroy takes the app and stack names as cdk destroy does; without --app it deletes what the state directory holds
     expect(parseLocalArgs(['destroy', '--app', 'out', 'ModelStack', 'AppStack', '--json'], '/w'))
       .toMatchObject({ action: 'destroy', app: '/w/out', stacks: ['ModelStack', 'AppStack'], json: true });
@@ -35,7 +35,30 @@ describe('custom-labels local', () => {
     expect(() => parseLocalArgs(['launch'], '/w')).toThrow("unknown action 'launch': use 'local deploy' or 'local destroy'");
     expect(() => parseLocalArgs(['deploy', '--parameters', 'novalue'], '/w')).toThrow('--parameters takes KEY=VALUE, got: novalue');
     expect(() => parseLocalArgs(['destroy', '--parameters', 'A=1'], '/w')).toThrow('local destroy takes no --parameters');
+    expect(parseLocalArgs(['deploy', '--bucket', 'my-images', '--bucket', 'my.results'], '/w')).toMatchObject({ buckets: ['my-images', 'my.results'] });
+    expect(() => parseLocalArgs(['deploy', '--bucket', 'My_Images'], '/w')).toThrow('--bucket takes an S3 bucket name, got: My_Images');
+    expect(() => parseLocalArgs(['destroy', '--bucket', 'b'], '/w')).toThrow('local destroy takes no --bucket');
   });
+
+  test('a bucket the stack imports by name must exist, as in AWS: --bucket creates it in the local S3 first', async () => {
+    // GIVEN a stack that puts a policy on a bucket it does not create (Bucket.fromBucketName + a grant to a service)
+    writeAssembly(path.join(dir, 'cdk.out'), {
+      Policy: { Type: 'AWS::S3::BucketPolicy', Properties: { Bucket: 'my-images', PolicyDocument: { Version: '2012-10-17', Statement: [{
+        Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: 'arn:aws:s3:::my-images/*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }] } } },
+      Param: { Type: 'AWS::SSM::Parameter', Properties: { Type: 'String', Value: 'x' } },
+    });
+    // WHEN it is deployed before the bucket exists THEN it fails as in AWS
+    const missing = fakeIo(dir);
+    expect(await main(['local', 'deploy', '--state-dir', 'st'], missing)).toBe(1);
+    expect(missing.err()).toContain('Policy failed: The specified bucket does not exist (Service: S3, Status Code: 404): my-images');
+    // WHEN --bucket names it THEN it is created first and the deploy succeeds; again: it is there, nothing to create
+    const io = fakeIo(dir);
+    expect(await main(['local', 'deploy', '--state-dir', 'st', '--bucket', 'my-images'], io)).toBe(0);
+    expect(io.err()).toContain('custom-labels local: created the bucket my-images in the local S3 (--bucket)');
+    const again = fakeIo(dir);
+    expect(await main(['local', 'deploy', '--state-dir', 'st', '--bucket', 'my-images'], again)).toBe(0);
+    expect(again.err()).not.toContain('created the bucket');
+  }, 60_000);
 
   test('deploy then destroy: JSON summaries on stdout, progress on stderr, state in the state dir', async () => {
     // GIVEN a synthesized app with an SSM parameter and a bucket that is retained

@@ -18,7 +18,7 @@ import { BatchSummary, ImageResult } from '../../lib/batch/contracts';
 import { BatchAnalysis, CustomLabelsModel } from '../../lib/index';
 import { selectForReview } from '../../lib/manifest/feedback';
 import { classificationSamples } from '../../lib/samples/shapes';
-import { openSession, rekognitionOperations, Session, STACK_NAME, tempDir } from './helpers';
+import { openSession, rekognitionOperations, Session, STACK_NAME, tempDir, trainedVersion } from './helpers';
 
 // aws-cdk-lib's built-in CloudFormation validation (a WebAssembly engine) takes seconds per synth and only warns: skipped
 // here (cdk-nag still runs where a test asks for it).
@@ -85,31 +85,7 @@ describe('BatchAnalysis offline under IAM enforcement', () => {
       modelCapacity: [{ projectName: PROJECT, tpsPerInferenceUnit: 3, latencyMs: 200 }] } });
     const { cloud, rekognition, runner } = session;
     expect(runner.iamEnforced).toBe(true);
-    // A trained version, made directly in the emulator (training is the model workflow's tests' business).
-    const lines = async (prefix: string, seed: number): Promise<string> => {
-      const out: string[] = [];
-      for (const s of classificationSamples({ perLabel: 3, seed })) {
-        await admin().send(new PutObjectCommand({ Bucket: IMAGES, Key: `${prefix}${s.relPath}`, Body: s.bytes }));
-        out.push(JSON.stringify({ 'source-ref': `s3://${IMAGES}/${prefix}${s.relPath}`, 'shape': 0, 'shape-metadata': { 'class-name': s.labels[0],
-          'confidence': 1, 'type': 'groundtruth/image-classification', 'human-annotated': 'yes', 'creation-date': '2026-01-01T00:00:00.000',
-          'job-name': 'shape' } }));
-      }
-      return out.join('\n');
-    };
-    await admin().send(new PutObjectCommand({ Bucket: IMAGES, Key: 'train.manifest', Body: await lines('train/', 91) }));
-    await admin().send(new PutObjectCommand({ Bucket: IMAGES, Key: 'test.manifest', Body: await lines('test/', 92) }));
-    const projectArn = (await rekognition.createProject({ ProjectName: PROJECT })).ProjectArn!;
-    for (const type of ['TRAIN', 'TEST'] as const) {
-      await rekognition.createDataset({ ProjectArn: projectArn, DatasetType: type,
-        DatasetSource: { GroundTruthManifest: { S3Object: { Bucket: IMAGES, Name: `${type.toLowerCase()}.manifest` } } } });
-    }
-    cloud.clock.advance(60_000);
-    await cloud.emulator.idle();
-    versionArn = (await rekognition.createProjectVersion({ ProjectArn: projectArn, VersionName: 'v1',
-      OutputConfig: { S3Bucket: RESULTS, S3KeyPrefix: 'training/' } })).ProjectVersionArn!;
-    cloud.clock.advance(24 * 3600_000);
-    await cloud.emulator.idle();
-    expect(await status()).toBe('TRAINING_COMPLETED');
+    versionArn = await trainedVersion(cloud, rekognition, { projectName: PROJECT, dataBucket: IMAGES, outputBucket: RESULTS, seed: 91 });
 
     await runner.deploy(synth(path.join(dir, 'cdk.out'), versionArn));
     await runner.settle();

@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { Rekognition } from '@aws-sdk/client-rekognition';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 
@@ -140,4 +141,51 @@ export function servingVersion(runner: LocalRunner): string | undefined {
   const resources = runner.stackState(STACK_NAME)?.resources ?? {};
   const parameter = Object.entries(resources).find(([id, r]) => id.startsWith('ModelServingVersion') && r.type === 'AWS::SSM::Parameter')?.[1];
   return parameter ? runner.parameterValue(parameter.physicalId) : undefined;
+}
+
+export interface TrainedVersionOptions {
+  readonly projectName: string;
+  /** Where the training and test images and manifests go (train/, test/, train.manifest, test.manifest). */
+  readonly dataBucket: string;
+  /** Where the version's output goes (training/). */
+  readonly outputBucket: string;
+  /** Seeds the synthetic images: train uses `seed`, test `seed + 1`. */
+  readonly seed: number;
+}
+
+/**
+ * A trained classification version made directly in the emulator (training is the model workflow's tests' business):
+ * a project, TRAIN and TEST datasets from Ground Truth manifests of 3 images per label, and version v1, trained on the
+ * virtual clock. Returns its ARN; the version is TRAINING_COMPLETED.
+ */
+export async function trainedVersion(cloud: LocalCloud, rekognition: Rekognition, options: TrainedVersionOptions): Promise<string> {
+  const admin = cloud.s3.client();
+  const manifest = async (prefix: string, seed: number): Promise<string> => {
+    const lines: string[] = [];
+    for (const s of classificationSamples({ perLabel: 3, seed })) {
+      await admin.send(new PutObjectCommand({ Bucket: options.dataBucket, Key: `${prefix}${s.relPath}`, Body: s.bytes }));
+      lines.push(JSON.stringify({ 'source-ref': `s3://${options.dataBucket}/${prefix}${s.relPath}`, 'shape': 0, 'shape-metadata': {
+        'class-name': s.labels[0], 'confidence': 1, 'type': 'groundtruth/image-classification', 'human-annotated': 'yes',
+        'creation-date': '2026-01-01T00:00:00.000', 'job-name': 'shape' } }));
+    }
+    return lines.join('\n');
+  };
+  for (const [type, seed] of [['TRAIN', options.seed], ['TEST', options.seed + 1]] as const) {
+    const key = `${type.toLowerCase()}.manifest`;
+    await admin.send(new PutObjectCommand({ Bucket: options.dataBucket, Key: key, Body: await manifest(`${type.toLowerCase()}/`, seed) }));
+  }
+  const projectArn = (await rekognition.createProject({ ProjectName: options.projectName })).ProjectArn!;
+  for (const type of ['TRAIN', 'TEST'] as const) {
+    await rekognition.createDataset({ ProjectArn: projectArn, DatasetType: type,
+      DatasetSource: { GroundTruthManifest: { S3Object: { Bucket: options.dataBucket, Name: `${type.toLowerCase()}.manifest` } } } });
+  }
+  cloud.clock.advance(60_000);
+  await cloud.emulator.idle();
+  const versionArn = (await rekognition.createProjectVersion({ ProjectArn: projectArn, VersionName: 'v1',
+    OutputConfig: { S3Bucket: options.outputBucket, S3KeyPrefix: 'training/' } })).ProjectVersionArn!;
+  cloud.clock.advance(24 * 3600_000);
+  await cloud.emulator.idle();
+  const status = (await rekognition.describeProjectVersions({ ProjectArn: projectArn })).ProjectVersionDescriptions![0].Status;
+  if (status !== 'TRAINING_COMPLETED') throw new Error(`the test version is ${status}, not TRAINING_COMPLETED`);
+  return versionArn;
 }

@@ -15,7 +15,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { BatchSummary } from '../../lib/batch/contracts';
 import { BatchAnalysis, CustomLabelsModel, ModelSchedule } from '../../lib/index';
 import { classificationSamples } from '../../lib/samples/shapes';
-import { openSession, Session, STACK_NAME, tempDir } from './helpers';
+import { openSession, Session, STACK_NAME, tempDir, trainedVersion } from './helpers';
 
 const DATA = 'e2e-schedule-data';
 const PROJECT = 'schedule-shapes';
@@ -80,33 +80,10 @@ describe('ModelSchedule offline under IAM enforcement', () => {
     const { cloud, rekognition, runner } = session;
     expect(runner.iamEnforced).toBe(true);
     const admin = cloud.s3.client();
-    const lines = async (prefix: string, seed: number): Promise<string> => {
-      const out: string[] = [];
-      for (const s of classificationSamples({ perLabel: 3, seed })) {
-        await admin.send(new PutObjectCommand({ Bucket: DATA, Key: `${prefix}${s.relPath}`, Body: s.bytes }));
-        out.push(JSON.stringify({ 'source-ref': `s3://${DATA}/${prefix}${s.relPath}`, 'shape': 0, 'shape-metadata': { 'class-name': s.labels[0],
-          'confidence': 1, 'type': 'groundtruth/image-classification', 'human-annotated': 'yes', 'creation-date': '2026-01-01T00:00:00.000',
-          'job-name': 'shape' } }));
-      }
-      return out.join('\n');
-    };
     for (const s of classificationSamples({ perLabel: 2, seed: 63 })) {
       await admin.send(new PutObjectCommand({ Bucket: DATA, Key: `incoming/${s.relPath}`, Body: s.bytes }));
     }
-    await admin.send(new PutObjectCommand({ Bucket: DATA, Key: 'train.manifest', Body: await lines('train/', 61) }));
-    await admin.send(new PutObjectCommand({ Bucket: DATA, Key: 'test.manifest', Body: await lines('test/', 62) }));
-    const projectArn = (await rekognition.createProject({ ProjectName: PROJECT })).ProjectArn!;
-    for (const type of ['TRAIN', 'TEST'] as const) {
-      await rekognition.createDataset({ ProjectArn: projectArn, DatasetType: type,
-        DatasetSource: { GroundTruthManifest: { S3Object: { Bucket: DATA, Name: `${type.toLowerCase()}.manifest` } } } });
-    }
-    cloud.clock.advance(MIN);
-    await cloud.emulator.idle();
-    versionArn = (await rekognition.createProjectVersion({ ProjectArn: projectArn, VersionName: 'v1',
-      OutputConfig: { S3Bucket: DATA, S3KeyPrefix: 'training/' } })).ProjectVersionArn!;
-    cloud.clock.advance(24 * HOUR);
-    await cloud.emulator.idle();
-    expect(await status()).toBe('TRAINING_COMPLETED');
+    versionArn = await trainedVersion(cloud, rekognition, { projectName: PROJECT, dataBucket: DATA, outputBucket: DATA, seed: 61 });
     // Deployed on a Monday at 00:00 in Berlin (Sunday 23:00 UTC in winter): nothing is scheduled before the deploy.
     monday = Date.parse('2026-12-13T23:00:00Z');
     while (monday < cloud.clock.now()) monday += 7 * 24 * HOUR;

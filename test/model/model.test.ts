@@ -285,6 +285,18 @@ describe('CustomLabelsModel: validation (nothing is created)', () => {
     const model = CustomLabelsModel.fromVersionArn(stack, 'Y', 'arn:aws:rekognition:us-east-1:123456789012:project/p/version/v1/1');
     expect(model.versionName).toBe('v1');
   });
+
+  test('fromVersionArn refuses a model of another region than the stack\'s, and warns when the stack is region-agnostic', () => {
+    const arn = 'arn:aws:rekognition:eu-west-1:123456789012:project/p/version/v1/1';
+    expect(() => CustomLabelsModel.fromVersionArn(new Stack(new App(), 'V', { env: { region: 'us-east-1' } }), 'X', arn)).toThrow(
+      'versionArn is in region eu-west-1, but stack V deploys to us-east-1: Rekognition serves a model only in its own region; set the '
+      + `stack's env.region to eu-west-1, or import the model of us-east-1, got: "${arn}"`);
+    const agnostic = new Stack(new App(), 'Agnostic');
+    CustomLabelsModel.fromVersionArn(agnostic, 'X', arn);
+    Annotations.fromStack(agnostic).hasWarning('*', Match.stringLikeRegexp('versionArn is in eu-west-1 and stack Agnostic is region-agnostic: '
+      + 'deploy it to eu-west-1'));
+    expect(CustomLabelsModel.fromVersionArn(new Stack(new App(), 'Same', { env: { region: 'eu-west-1' } }), 'X', arn).versionName).toBe('v1');
+  });
 });
 
 describe('CustomLabelsModel: local data validated at synth', () => {

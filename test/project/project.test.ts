@@ -325,6 +325,11 @@ describe('CustomLabelsProject importers', () => {
     });
   });
 
+  test('fromProjectArn refuses a project of another region than the stack\'s', () => {
+    const stack = new Stack(new App(), 'Elsewhere', { env: { region: 'us-east-1', account: '111122223333' } });
+    expect(() => CustomLabelsProject.fromProjectArn(stack, 'Imported', arn)).toThrow(/projectArn is in region cn-north-1, but stack Elsewhere deploys to us-east-1/);
+  });
+
   test('fromProjectArn rejects what is not a project ARN', () => {
     const versionArn = 'arn:aws:rekognition:us-east-1:111122223333:project/p/version/v1/1574317227432';
     expect(() => CustomLabelsProject.fromProjectArn(newStack(), 'Imported', versionArn))

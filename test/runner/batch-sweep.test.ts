@@ -17,6 +17,7 @@ import { LocalCloud, startLocalCloud } from '../../lib/emulator/local-cloud';
 import { BatchAnalysis, CustomLabelsModel } from '../../lib/index';
 import { LocalRunner } from '../../lib/runner/local-runner';
 import { classificationSamples } from '../../lib/samples/shapes';
+import { trainedVersion } from '../e2e/helpers';
 
 // aws-cdk-lib's built-in CloudFormation validation (a WebAssembly engine) takes ~13 s per synth and only warns: skipped here.
 process.env.CDK_VALIDATION = 'false';
@@ -51,29 +52,7 @@ describe('BatchAnalysis sweep on the local scheduler', () => {
   test('a run stopped by hand leaves a hold; after it expires the hourly sweep stops the model', async () => {
     const admin = cloud.s3.client();
     const rekognition = new Rekognition({ endpoint: cloud.rekognitionEndpoint, region: 'us-east-1', credentials: { accessKeyId: 't', secretAccessKey: 't' } });
-    // A trained version, made directly in the emulator.
-    const manifest = async (prefix: string, seed: number): Promise<string> => {
-      const lines: string[] = [];
-      for (const s of classificationSamples({ perLabel: 3, seed })) {
-        await admin.send(new PutObjectCommand({ Bucket: IMAGES, Key: `${prefix}${s.relPath}`, Body: s.bytes }));
-        lines.push(JSON.stringify({ 'source-ref': `s3://${IMAGES}/${prefix}${s.relPath}`, 'shape': 0, 'shape-metadata': { 'class-name': s.labels[0],
-          'confidence': 1, 'type': 'groundtruth/image-classification', 'human-annotated': 'yes', 'creation-date': '2026-01-01T00:00:00.000', 'job-name': 'j' } }));
-      }
-      return lines.join('\n');
-    };
-    await admin.send(new PutObjectCommand({ Bucket: IMAGES, Key: 'train.manifest', Body: await manifest('train/', 7) }));
-    await admin.send(new PutObjectCommand({ Bucket: IMAGES, Key: 'test.manifest', Body: await manifest('test/', 9) }));
-    const projectArn = (await rekognition.createProject({ ProjectName: PROJECT })).ProjectArn!;
-    for (const type of ['TRAIN', 'TEST'] as const) {
-      await rekognition.createDataset({ ProjectArn: projectArn, DatasetType: type,
-        DatasetSource: { GroundTruthManifest: { S3Object: { Bucket: IMAGES, Name: `${type.toLowerCase()}.manifest` } } } });
-    }
-    cloud.clock.advance(60_000);
-    await cloud.emulator.idle();
-    const versionArn = (await rekognition.createProjectVersion({ ProjectArn: projectArn, VersionName: 'v1',
-      OutputConfig: { S3Bucket: RESULTS, S3KeyPrefix: 'training/' }})).ProjectVersionArn!;
-    cloud.clock.advance(24 * HOUR);
-    await cloud.emulator.idle();
+    const versionArn = await trainedVersion(cloud, rekognition, { projectName: PROJECT, dataBucket: IMAGES, outputBucket: RESULTS, seed: 7 });
     for (const s of classificationSamples({ perLabel: 1, seed: 8 })) {
       await admin.send(new PutObjectCommand({ Bucket: IMAGES, Key: `incoming/${s.relPath}`, Body: s.bytes }));
     }
@@ -115,7 +94,8 @@ describe('BatchAnalysis sweep on the local scheduler', () => {
     expect(sweeps.length).toBeGreaterThanOrEqual(3);
     expect(sweeps.every((i) => i.outcome === 'SUCCEEDED' && i.functionResult === 'SUCCEEDED')).toBe(true);
     expect(cloud.emulator.usage().running).toEqual([]);
-    const { ProjectVersionDescriptions } = await rekognition.describeProjectVersions({ ProjectArn: projectArn });
+    const { ProjectVersionDescriptions } = await rekognition.describeProjectVersions({
+      ProjectArn: (await rekognition.describeProjects({ ProjectNames: [PROJECT] })).ProjectDescriptions![0].ProjectArn });
     expect(ProjectVersionDescriptions![0].Status).toBe('STOPPED');
     // The meter: the model ran less than the hold (1 hour) plus the sweep's period (1 hour) after the stop.
     const hours = cloud.emulator.usage().totals.inferenceUnitHours;

@@ -79,7 +79,9 @@ describe('S3 events through EventBridge rules', () => {
     });
     const runner = await LocalRunner.open({ stateDir: path.join(dir, 'state'), cloud });
     try {
-      await runner.deploy(outdir);
+      const deployed = await runner.deploy(outdir);
+      // The function's permission decides which rule may invoke it: emulated, not "recorded only".
+      expect(deployed.stacks[0].recordedOnly.map((id) => deployed.stacks[0].resources[id].type)).not.toContain('AWS::Lambda::Permission');
       const resources = runner.stackState('Events')!.resources;
       const bucket = Object.entries(resources).find(([id, r]) => id.startsWith('Uploads') && r.type === 'AWS::S3::Bucket')![1].physicalId;
       const quiet = Object.entries(resources).find(([id, r]) => id.startsWith('Quiet') && r.type === 'AWS::S3::Bucket')![1].physicalId;

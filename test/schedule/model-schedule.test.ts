@@ -2,6 +2,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import { CURRENTLY_RECOMMENDED_FLAGS } from 'aws-cdk-lib/cx-api';
 
 import { BatchAnalysis, CustomLabelsModel, CustomLabelsProject, ModelSchedule, ModelScheduleProps, TrainingData } from '../../lib';
 import { PropValidationError } from '../../lib/shared/validation';
@@ -12,7 +13,9 @@ const VERSION_ARN = 'arn:aws:rekognition:us-east-1:123456789012:project/shapes/v
 const OFFICE_HOURS = { start: 'cron(0 8 ? * MON-FRI *)', stop: 'cron(0 18 ? * MON-FRI *)' };
 
 function setup(props: Partial<ModelScheduleProps> = {}): { stack: Stack; schedule: ModelSchedule; template: () => Template } {
-  const stack = new Stack(new App(), 'Schedule', { env: { region: 'us-east-1', account: '123456789012' } });
+  // The feature flags `cdk init` writes into a new app's cdk.json: findings that only they bring (e.g. KMS grants on
+  // imported aliases) show here.
+  const stack = new Stack(new App({ context: CURRENTLY_RECOMMENDED_FLAGS }), 'Schedule', { env: { region: 'us-east-1', account: '123456789012' } });
   const model = CustomLabelsModel.fromVersionArn(stack, 'Model', VERSION_ARN);
   const schedule = new ModelSchedule(stack, 'OfficeHours', { model, windows: [OFFICE_HOURS], ...props });
   return { stack, schedule, template: () => Template.fromStack(stack) };

@@ -4,6 +4,10 @@
  * `at(yyyy-mm-ddThh:mm:ss)`, with the next occurrence after a given instant. Time zones come from Intl (Node's ICU), so
  * daylight saving time follows the tz database: a cron time that does not exist (clocks go forward) is skipped, one that
  * exists twice (clocks go back) fires once, at its first instant, as the guide says.
+ *
+ * One parser serves both ends: ModelSchedule checks its windows with it at synth (the problem, naming the field, in the
+ * construct's error), and the offline runner refuses what it refuses, with Scheduler's ValidationException. Pure: no
+ * aws-cdk-lib here.
  */
 
 /** A parsed expression. */
@@ -33,9 +37,12 @@ interface CronFields {
 /** A day-of-month or day-of-week field: does it match a given date? */
 type DayRule = (y: number, m: number, d: number) => boolean;
 
-/** A bad expression or time zone, with the message Scheduler's ValidationException carries. */
+/**
+ * A bad expression or time zone, with the message Scheduler's ValidationException carries; `problem` says what is wrong
+ * in words for a synth-time error.
+ */
 export class ScheduleValidationError extends Error {
-  constructor(message: string) {
+  constructor(message: string, readonly problem: string = message) {
     super(message);
     this.name = 'ValidationException';
   }
@@ -55,41 +62,71 @@ const MAX_YEAR = 2199;
  * bad expression reads `Invalid Schedule Expression <expression>.` in the reports we found; the service documents none.
  */
 export function parseScheduleExpression(expression: string): ScheduleExpression {
-  const invalid = (): ScheduleValidationError => new ScheduleValidationError(`Invalid Schedule Expression ${expression}.`);
+  const invalid = (problem: string): ScheduleValidationError => new ScheduleValidationError(`Invalid Schedule Expression ${expression}.`, problem);
   const m = /^(rate|cron|at)\((.*)\)$/.exec(expression.trim());
-  if (!m) throw invalid();
+  if (!m) throw invalid('not a cron(...), rate(...) or at(...) expression');
   const body = m[2].trim();
   if (m[1] === 'rate') {
-    const r = /^(\d+)\s+([a-z]+)$/.exec(body);
-    if (!r || !(r[2] in RATE_UNITS) || Number(r[1]) < 1) throw invalid();
-    return { kind: 'rate', periodMs: Number(r[1]) * RATE_UNITS[r[2]] };
+    const r = /^(\d+) ([a-z]+)$/.exec(body);
+    if (!r || !(r[2] in RATE_UNITS)) throw invalid('rate() takes a whole number and minute(s), hour(s) or day(s), e.g. rate(5 minutes)');
+    const n = Number(r[1]);
+    if (n < 1) throw invalid('the rate must be at least 1');
+    // As EventBridge's rate expressions: singular for 1, plural otherwise (rate(1 hours) is refused).
+    if ((n === 1) !== !r[2].endsWith('s')) throw invalid(`use "${r[2].replace(/s$/, '')}" for 1 and "${r[2].replace(/s?$/, 's')}" otherwise`);
+    return { kind: 'rate', periodMs: n * RATE_UNITS[r[2]] };
   }
   if (m[1] === 'at') {
     const a = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})$/.exec(body);
-    if (!a) throw invalid();
+    if (!a) throw invalid('at() takes a date and time as yyyy-mm-ddThh:mm:ss');
     const [year, month, day, hour, minute, second] = a.slice(1).map(Number);
-    if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) throw invalid();
+    if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) {
+      throw invalid('the at() date and time do not exist');
+    }
     return { kind: 'at', local: { year, month, day, hour, minute, second } };
   }
   const fields = body.split(/\s+/);
-  if (fields.length !== 6) throw invalid();
+  if (fields.length !== 6) throw invalid(`cron() takes 6 fields (minutes hours day-of-month month day-of-week year), got ${fields.length}`);
+  const [min, hour, dom, month, dow, year] = fields;
+  const field = <T>(i: number, parse: () => T): T => {
+    const f = CRON_FIELDS[i];
+    if (fields[i] === '?' && i !== 2 && i !== 4) throw invalid(`${f.name} field may not be "?"`);
+    try {
+      return parse();
+    } catch {
+      throw invalid(`${f.name} field ${JSON.stringify(fields[i])} is not valid (${f.allowed})`);
+    }
+  };
+  const cron: CronFields = {
+    minutes: field(0, () => parseSet(min, 0, 59)),
+    hours: field(1, () => parseSet(hour, 0, 23)),
+    dom: dom === '?' ? undefined : field(2, () => parseDom(dom)),
+    months: field(3, () => parseSet(month, 1, 12, MONTHS, 1)),
+    dow: dow === '?' ? undefined : field(4, () => parseDow(dow)),
+    years: year === '*' ? undefined : field(5, () => parseSet(year, MIN_YEAR, MAX_YEAR)),
+  };
+  // One of day-of-month and day-of-week must be `?` (and only one).
+  if ((dom === '?') === (dow === '?')) throw invalid('exactly one of day-of-month and day-of-week must be "?"');
+  return { kind: 'cron', cron };
+}
+
+/** The six cron fields, for messages. */
+const CRON_FIELDS: ReadonlyArray<{ readonly name: string; readonly allowed: string }> = [
+  { name: 'minutes', allowed: '0-59' },
+  { name: 'hours', allowed: '0-23' },
+  { name: 'day-of-month', allowed: '1-31, ?, L, LW or nW' },
+  { name: 'month', allowed: '1-12 or JAN-DEC' },
+  { name: 'day-of-week', allowed: '1-7 or SUN-SAT, ?, L, nL or n#k' },
+  { name: 'year', allowed: `${MIN_YEAR}-${MAX_YEAR}` },
+];
+
+/** What is wrong with a Scheduler expression (a sentence naming the first problem found), or undefined when it is valid. */
+export function scheduleExpressionProblem(expression: string): string | undefined {
   try {
-    const [min, hour, dom, month, dow, year] = fields;
-    // One of day-of-month and day-of-week must be `?` (and only one).
-    if ((dom === '?') === (dow === '?')) throw invalid();
-    return {
-      kind: 'cron',
-      cron: {
-        minutes: parseSet(min, 0, 59),
-        hours: parseSet(hour, 0, 23),
-        months: parseSet(month, 1, 12, MONTHS, 1),
-        years: year === '*' ? undefined : parseSet(year, MIN_YEAR, MAX_YEAR),
-        dom: dom === '?' ? undefined : parseDom(dom),
-        dow: dow === '?' ? undefined : parseDow(dow),
-      },
-    };
-  } catch {
-    throw invalid();
+    parseScheduleExpression(expression);
+    return undefined;
+  } catch (e) {
+    if (e instanceof ScheduleValidationError) return e.problem;
+    throw e;
   }
 }
 

@@ -1,4 +1,4 @@
-import { localToUtc, nextOccurrence, parseScheduleExpression, ScheduleValidationError } from '../../lib/runner/schedule-expression';
+import { localToUtc, nextOccurrence, parseScheduleExpression, scheduleExpressionProblem, ScheduleValidationError } from '../../lib/shared/schedule-expression';
 
 /** The next `n` occurrences after `from`, as UTC minutes. */
 function next(expression: string, from: string, n: number, timeZone = 'UTC'): string[] {
@@ -47,9 +47,35 @@ describe('schedule expressions', () => {
   test.each([
     'cron(0 9 * * MON *)', 'cron(0 9 ? * ? *)', 'cron(0 9 * *)', 'cron(60 9 * * ? *)', 'cron(0 24 * * ? *)', 'cron(0 9 ? * 8 *)',
     'cron(0 9 32 * ? *)', 'cron(0 9 * FOO ? *)', 'cron(0 9 * * ? 2200)', 'rate(0 minutes)', 'rate(5 weeks)', 'rate(1.5 hours)',
-    'at(2036-02-30T09:00:00)', 'at(2036-03-30 09:00:00)', 'every(5 minutes)', '',
+    'at(2036-02-30T09:00:00)', 'at(2036-03-30 09:00:00)', 'every(5 minutes)', '', 'rate(1 hours)', 'rate(5 minute)', 'cron(0 ? * * MON *)',
   ])('%s is refused with Scheduler\'s message', (expression) => {
     expect(() => parseScheduleExpression(expression)).toThrow(ScheduleValidationError);
     expect(() => parseScheduleExpression(expression)).toThrow(`Invalid Schedule Expression ${expression}.`);
+  });
+
+  // The same parser checks ModelSchedule's windows at synth: its problem names the field and what the field allows.
+  test.each([
+    ['cron(0 9 * * MON *)', 'exactly one of day-of-month and day-of-week must be "?"'],
+    ['cron(0 9 * *)', 'cron() takes 6 fields (minutes hours day-of-month month day-of-week year), got 4'],
+    ['cron(60 9 ? * MON *)', 'minutes field "60" is not valid (0-59)'],
+    ['cron(0 ? * * MON *)', 'hours field may not be "?"'],
+    ['cron(0 9 ? * 8 *)', 'day-of-week field "8" is not valid (1-7 or SUN-SAT, ?, L, nL or n#k)'],
+    ['cron(0 9 32W * ? *)', 'day-of-month field "32W" is not valid (1-31, ?, L, LW or nW)'],
+    ['cron(0 9 ? FOO MON *)', 'month field "FOO" is not valid (1-12 or JAN-DEC)'],
+    ['cron(0 9 ? * MON 2200)', 'year field "2200" is not valid (1970-2199)'],
+    ['rate(1 hours)', 'use "hour" for 1 and "hours" otherwise'],
+    ['rate(0 minutes)', 'the rate must be at least 1'],
+    ['rate(5 weeks)', 'rate() takes a whole number and minute(s), hour(s) or day(s), e.g. rate(5 minutes)'],
+    ['at(2036-02-30T09:00:00)', 'the at() date and time do not exist'],
+    ['every(5 minutes)', 'not a cron(...), rate(...) or at(...) expression'],
+  ])('%s: %s', (expression, problem) => {
+    expect(scheduleExpressionProblem(expression)).toBe(problem);
+  });
+
+  test('valid expressions have no problem', () => {
+    for (const e of ['cron(0 8 ? * MON-FRI *)', 'cron(0/15 * * * ? *)', 'cron(0 8 LW * ? 2036)', 'cron(0 8 ? * 6#3 *)', 'rate(1 minute)',
+      'rate(12 hours)', 'at(2036-03-30T09:00:00)']) {
+      expect(scheduleExpressionProblem(e)).toBeUndefined();
+    }
   });
 });
