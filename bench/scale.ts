@@ -82,6 +82,8 @@ interface PrepareFigures {
   prepared: { ms: number; images: number; trainingLines: number; testingLines: number; manifestBytesRead: number; imageBytesWritten: number;
     packReads: { requests: number; bytes: number } };
   putBaselineMsPerObject: number;
+  /** Wall ms of each step around prepare: baseline PUTs, the rest of the deploy, destroy, stopping the local cloud. */
+  phases: Record<string, number>;
 }
 
 async function prepareRun(outdir: string, stateDir: string, tempRoot: string | undefined): Promise<PrepareFigures> {
@@ -97,6 +99,7 @@ async function prepareRun(outdir: string, stateDir: string, tempRoot: string | u
       while (next < count) await s3.send(new PutObjectCommand({ Bucket: 'baseline', Key: `o${next++}`, Body: body }));
     }));
     const putBaselineMsPerObject = (Date.now() - baselineStart) / count;
+    const phases: Record<string, number> = { baselineMs: Date.now() - baselineStart };
     s3.destroy();
 
     const reports: LambdaReport[] = [];
@@ -123,11 +126,17 @@ async function prepareRun(outdir: string, stateDir: string, tempRoot: string | u
       .sort((a, b) => b.durationMs - a.durationMs)[0];
     while (prepared && !prepareReport()) await new Promise((r) => setTimeout(r, 100));
     const report = prepareReport();
+    let at = Date.now();
     await deploying;
+    phases.deployRestMs = Date.now() - at;
     if (!prepared) throw new Error(`prepare failed: ${JSON.stringify(report)}`);
-    await runner.destroy();
+    // No destroy: it measures nothing asked for (at 25,000 images, destroy took 201 s where closing without it takes 92 s,
+    // both waiting for the emulator's dataset imports), and stopping the cloud removes its S3 folder; the runner's state
+    // is in `root`, removed below.
+    at = Date.now();
     await runner.close();
-    return { wallMs, report, prepared, putBaselineMsPerObject };
+    phases.closeMs = Date.now() - at;
+    return { wallMs, report, prepared, putBaselineMsPerObject, phases };
   } finally {
     await cloud.stop();
   }
@@ -148,20 +157,34 @@ async function main(): Promise<number> {
   for (const images of sizes) {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), `bench-scale-${images}-`));
     try {
+      // Wall ms of each step of the run (where the benchmark's own time goes).
+      const steps: Record<string, number> = {};
+      let stepAt = Date.now();
+      const step = (name: string) => {
+        steps[name] = Date.now() - stepAt;
+        stepAt = Date.now();
+      };
       const imagesDir = path.join(root, 'images');
       const imageBytes = generate(imagesDir, images);
+      step('generateMs');
       const cacheDir = path.join(root, 'cache');
       const readMs = readAll(imagesDir);
+      step('readAllMs');
       const cold = synth(imagesDir, path.join(root, 'out-cold'), cacheDir);
+      step('synthColdMs');
       const warm = synth(imagesDir, path.join(root, 'out-warm'), cacheDir);
+      step('synthWarmMs');
       console.error(`${images} images: synth cold ${JSON.stringify(cold)}, warm ${JSON.stringify(warm)}, read all ${Math.round(readMs)} ms`);
       const prepare = await prepareRun(path.join(root, 'out-warm'), path.join(root, 'state'), tempRoot);
+      step('prepareRunMs');
+      console.error(`${images} images: prepare run ${JSON.stringify({ wallMs: prepare.wallMs, ...prepare.phases })}`);
 
       // One image changes: what would a deploy upload?
       const before = assets(path.join(root, 'out-warm'));
       const changed = path.join(imagesDir, LABELS[0], `${String(0).padStart(6, '0')}.png`);
       fs.writeFileSync(changed, pngFactory()(images + 1));
       synth(imagesDir, path.join(root, 'out-changed'), cacheDir);
+      step('synthChangedMs');
       const after = assets(path.join(root, 'out-changed'));
       const uploaded = [...after].filter(([key]) => !before.has(key));
       const uploadedBytes = uploaded.reduce((n, [, size]) => n + size, 0);
@@ -177,6 +200,7 @@ async function main(): Promise<number> {
         manifestBytesRead: prepare.prepared.manifestBytesRead, putBaselineMsPerObject: Number(prepare.putBaselineMsPerObject.toFixed(2)),
         changeUploadBytes: uploadedBytes, changeUploads: uploaded.map(([key, size]) => `${key} ${size}`),
         changePackBytes: packsUploaded.reduce((n, [, size]) => n + size, 0), oneImageBytes: fs.statSync(changed).size,
+        steps: { ...steps, ...prepare.phases },
       };
       rows.push({ ...row, loadAverage: os.loadavg().map((l) => Number(l.toFixed(1))) });
       console.error(`${images} images: ${JSON.stringify(rows[rows.length - 1])}`);

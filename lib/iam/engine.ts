@@ -4,6 +4,8 @@
  * key-policy trust). It is AGPL-3.0-or-later, so this package does not ship it: it is one of the offline tools' packages,
  * loaded on first use, and a clear error says how to install it (or how to run without enforcement).
  */
+import * as path from 'node:path';
+
 import type * as Simulate from '@cloud-copilot/iam-simulate';
 
 /** The pinned version we test with (package.json devDependencies). */
@@ -55,8 +57,44 @@ function engine(): typeof Simulate {
     } catch (err) {
       throw new PolicyEngineMissingError(err);
     }
+    memoizeResourceTypeMatching();
   }
   return loaded;
+}
+
+type PatternMatcher = (resource: string, patterns: string[]) => string[];
+
+/**
+ * The engine finds the resource types of a request's ARN by intersecting automata of the ARN and of every resource
+ * type pattern of the action, twice per request (context keys, then the decision): most of its CPU time when a
+ * function writes thousands of objects (bench:scale). The answer is a pure function of the ARN and the patterns, so it
+ * is kept (an object's PutObject and GetObject share the `object` pattern). The function is replaced where the
+ * engine's helper package exports it; if the package's layout ever differs, nothing is replaced.
+ */
+function memoizeResourceTypeMatching(): void {
+  let inner: { mostSpecificMatchingResourceTypePatterns?: PatternMatcher };
+  try {
+    const utils = require.resolve('@cloud-copilot/iam-utils', { paths: [path.dirname(require.resolve(ENGINE_PACKAGE))] });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    inner = require(path.join(path.dirname(utils), 'resourceTypes.js')) as typeof inner;
+  } catch {
+    return;
+  }
+  const original = inner.mostSpecificMatchingResourceTypePatterns;
+  if (typeof original !== 'function' || (original as { memoized?: boolean }).memoized) return;
+  const cache = new Map<string, string[]>();
+  const memoized = (resource: string, patterns: string[]): string[] => {
+    const key = `${resource}\n${patterns.join('\n')}`;
+    let found = cache.get(key);
+    if (!found) {
+      found = original(resource, patterns);
+      // Bounded: a long run checks as many ARNs as it touches objects.
+      if (cache.size >= 100_000) cache.clear();
+      cache.set(key, found);
+    }
+    return [...found];
+  };
+  inner.mostSpecificMatchingResourceTypePatterns = Object.assign(memoized, { memoized: true });
 }
 
 /** Throws PolicyEngineMissingError now rather than at the first request. */
