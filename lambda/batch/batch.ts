@@ -15,6 +15,7 @@ import {
 import { probeImageHeader } from '../../lib/manifest/image';
 import { CLASSIFICATION_TYPE, DETECTION_TYPE } from '../../lib/manifest/types';
 import { describeVersion, NOT_SERVABLE, STARTABLE, VersionStatus } from '../shared/model-version';
+import { S3LineWriter } from '../shared/s3-lines';
 import { live, updateLease } from './lease';
 
 export interface Clients {
@@ -405,24 +406,21 @@ export function predictionLine(result: ImageResult, jobName: string, createdAt: 
   return JSON.stringify(line);
 }
 
+/** How many results files the summary reads at once (in order: the predictions manifest keeps the listing's order). */
+const SUMMARY_READS = 16;
+
 /**
- * Sums a run up: reads every results file and the Map's failed batches, writes the summary and the predictions
- * manifest. Every image the Map listed is in exactly one of analysed, failed or unprocessed.
+ * Sums a run up: reads the Map's failed and pending batches and every results file, writes the summary and the
+ * predictions manifest. Every image the Map listed is in exactly one of analysed, failed or unprocessed. Memory stays
+ * bounded at any size: results files are read SUMMARY_READS at a time and counted, not kept, and the manifest goes up
+ * in parts (S3LineWriter); what is kept is the listing of results files and the images of failed batches.
  */
 export async function summarise(runId: string, versionArn: string, settings: BatchSettings, clients: Clients): Promise<BatchSummary> {
   const run = `${settings.outputPrefix}${RUNS_PREFIX}${runId}/`;
   const bucket = settings.outputBucket;
-  const byImage = new Map<string, ImageResult>();
-  for (const key of await listKeys(clients, bucket, `${run}${IMAGES_FOLDER}`)) {
-    for (const l of (await text(clients, bucket, key)).split('\n')) {
-      if (l.trim() === '') continue;
-      const r = JSON.parse(l) as ImageResult;
-      byImage.set(r.image, r);
-    }
-  }
   // Batches that failed as a whole (beyond their retries) or never ran (the Map stopped): their images come from the
   // ResultWriter's FAILED and PENDING files; the SUCCEEDED ones count the refusals of the attempts that succeeded.
-  const unprocessed: string[] = [];
+  const unprocessed = new Set<string>();
   const failedBatches: Record<string, number> = {};
   let throttled = 0;
   for (const key of await listKeys(clients, bucket, `${run}${MAP_FOLDER}`)) {
@@ -436,10 +434,7 @@ export async function summarise(runId: string, versionArn: string, settings: Bat
       }
       if (group === 'FAILED') failedBatches[rec.Error ?? 'Unknown'] = (failedBatches[rec.Error ?? 'Unknown'] ?? 0) + 1;
       const input = JSON.parse(rec.Input ?? '{}') as { Items?: Item[]; BatchInput?: AnalyseBatchInput };
-      for (const item of input.Items ?? []) {
-        const image = `s3://${input.BatchInput?.inputBucket ?? ''}/${item.Key}`;
-        if (!byImage.has(image)) unprocessed.push(image);
-      }
+      for (const item of input.Items ?? []) unprocessed.add(`s3://${input.BatchInput?.inputBucket ?? ''}/${item.Key}`);
     }
   }
   // Refusals of attempts that failed (retried by the Map, or not): written by the batch beside its results.
@@ -448,26 +443,40 @@ export async function summarise(runId: string, versionArn: string, settings: Bat
   }
   const failures: Record<string, number> = {};
   const labels: Record<string, number> = {};
+  let results = 0;
   let analysed = 0;
-  const lines: string[] = [];
   const createdAt = new Date().toISOString().replace(/Z$/, '');
-  for (const r of byImage.values()) {
-    if (r.error) {
-      failures[r.error.code] = (failures[r.error.code] ?? 0) + 1;
-      continue;
-    }
-    analysed++;
-    const top = [...(r.labels ?? [])].sort((a, b) => b.confidence - a.confidence)[0];
-    if (top) labels[top.name] = (labels[top.name] ?? 0) + 1;
-    const line = predictionLine(r, `batch-${runId}`, createdAt);
-    if (line) lines.push(line);
-  }
   const predictionsKey = `${run}${PREDICTIONS_FILE}`;
-  await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: predictionsKey, Body: lines.length ? `${lines.join('\n')}\n` : '' }));
-  const failed = byImage.size - analysed;
+  const manifest = new S3LineWriter(clients.s3, bucket, predictionsKey, 'application/x-ndjson');
+  const keys = await listKeys(clients, bucket, `${run}${IMAGES_FOLDER}`);
+  const reads: Array<Promise<string>> = [];
+  for (let i = 0; i < keys.length; i++) {
+    while (reads.length < SUMMARY_READS && i + reads.length < keys.length) {
+      const read = text(clients, bucket, keys[i + reads.length]);
+      read.catch(() => undefined); // rejected while an earlier read is awaited: it rejects again when its turn comes
+      reads.push(read);
+    }
+    for (const l of (await reads.shift()!).split('\n')) {
+      if (l.trim() === '') continue;
+      const r = JSON.parse(l) as ImageResult;
+      results++;
+      // A batch the Map counted as failed after it wrote its results (rare): its images are not unprocessed.
+      unprocessed.delete(r.image);
+      if (r.error) {
+        failures[r.error.code] = (failures[r.error.code] ?? 0) + 1;
+        continue;
+      }
+      analysed++;
+      const top = [...(r.labels ?? [])].sort((x, y) => y.confidence - x.confidence)[0];
+      if (top) labels[top.name] = (labels[top.name] ?? 0) + 1;
+      const line = predictionLine(r, `batch-${runId}`, createdAt);
+      if (line) await manifest.write(line);
+    }
+  }
+  await manifest.close();
   const summary: BatchSummary = {
-    runId, modelVersion: versionArn, images: byImage.size + unprocessed.length, analysed, failed, failures,
-    unprocessed: unprocessed.length, unprocessedImages: unprocessed.slice(0, 1000), failedBatches, throttled, labels,
+    runId, modelVersion: versionArn, images: results + unprocessed.size, analysed, failed: results - analysed, failures,
+    unprocessed: unprocessed.size, unprocessedImages: [...unprocessed].slice(0, 1000), failedBatches, throttled, labels,
     resultsPrefix: `s3://${bucket}/${run}${IMAGES_FOLDER}`, predictionsManifest: `s3://${bucket}/${predictionsKey}`,
   };
   await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${run}${SUMMARY_FILE}`, Body: JSON.stringify(summary, null, 2),

@@ -20,7 +20,8 @@ export const ACCESS_LOGS_BUCKET_ID = 'CustomLabelsAccessLogs';
 
 /**
  * A bucket that blocks public access, refuses plain HTTP, is encrypted (KMS when a key is given), versioned,
- * writes server access logs, and is retained unless the caller says otherwise.
+ * writes server access logs, removes the parts of multipart uploads left unfinished for a week (a function that died
+ * mid-upload leaves them, billed as storage), and is retained unless the caller says otherwise.
  */
 export function secureBucket(scope: Construct, id: string, options: SecureBucketOptions = {}): s3.Bucket {
   return new s3.Bucket(scope, id, {
@@ -34,6 +35,7 @@ export function secureBucket(scope: Construct, id: string, options: SecureBucket
     objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
     serverAccessLogsBucket: options.serverAccessLogsBucket ?? accessLogsBucket(scope),
     serverAccessLogsPrefix: options.serverAccessLogsPrefix ?? `${id}/`,
+    lifecycleRules: [{ id: 'AbortIncompleteMultipartUploads', abortIncompleteMultipartUploadAfter: Duration.days(7) }],
     removalPolicy: options.removalPolicy ?? RemovalPolicy.RETAIN,
   });
 }

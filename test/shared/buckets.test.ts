@@ -36,6 +36,13 @@ describe('secureBucket', () => {
     }));
   });
 
+  test('removes the parts of multipart uploads left unfinished for a week (a function that died mid-upload)', () => {
+    for (const bucket of [plain, encrypted]) {
+      expect(template.findResources('AWS::S3::Bucket')[idOf(bucket)].Properties.LifecycleConfiguration).toEqual({ Rules: [
+        { Id: 'AbortIncompleteMultipartUploads', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 }, Status: 'Enabled' }] });
+    }
+  });
+
   test('encrypts with the given KMS key and honours the removal policy', () => {
     const bucket = template.findResources('AWS::S3::Bucket')[idOf(encrypted)];
     expect(bucket.DeletionPolicy).toBe('Delete');
