@@ -3,14 +3,19 @@
  * deploy. The parser is the one the offline runner fires schedules with (lib/shared/schedule-expression.ts), so synth
  * refuses what the runner would.
  */
-import { checkTimeZone, parseScheduleExpression, scheduleExpressionProblem } from '../shared/schedule-expression';
+import { checkTimeZone, parseScheduleExpression, scheduleExpressionProblem, ScheduleValidationError } from '../shared/schedule-expression';
 
 export { scheduleExpressionProblem };
 
 /** The schedule's period in seconds for rate() expressions, else undefined. */
 export function rateSeconds(expression: string): number | undefined {
-  if (scheduleExpressionProblem(expression) !== undefined) return undefined;
-  const parsed = parseScheduleExpression(expression);
+  let parsed;
+  try {
+    parsed = parseScheduleExpression(expression);
+  } catch (e) {
+    if (e instanceof ScheduleValidationError) return undefined;
+    throw e;
+  }
   return parsed.kind === 'rate' ? parsed.periodMs / 1000 : undefined;
 }
 
