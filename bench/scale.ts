@@ -6,8 +6,10 @@
  *    baseline: reading every image once (what any synth must do the first time);
  * 2. the prepare function, run by the offline runner in a process of its own held to its configured MemorySize:
  *    wall and CPU time, peak RSS, bytes read; baseline: the same number of PutObject calls to the same local S3;
- * 3. the bytes a deploy uploads after one image changed (the assets whose keys the previous synth did not have).
- * Prints a table, then one JSON line; exits 1 when a target is missed (synth RSS < 1 GB, prepare within MemorySize and,
+ * 3. the rest of the workflow (the service imports the datasets, trains, evaluates): checked, not judged;
+ * 4. the bytes a deploy uploads after one image changed (the assets whose keys the previous synth did not have).
+ * Prints a table, then one JSON line; exits 1 when a target is missed (every image reaches the service's datasets and
+ * the workflow succeeds; synth RSS < 1 GB, prepare within MemorySize and,
  * at Lambda's CPU share, within 900 s; the one-image change uploads one image; per-image CPU at the largest size within
  * 1.5x of the smallest).
  */
@@ -16,6 +18,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { DescribeDatasetCommand, DescribeProjectsCommand, RekognitionClient } from '@aws-sdk/client-rekognition';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
 import { startLocalCloud } from '../lib/emulator/local-cloud';
@@ -82,8 +85,10 @@ interface PrepareFigures {
   prepared: { ms: number; images: number; trainingLines: number; testingLines: number; manifestBytesRead: number; imageBytesWritten: number;
     packReads: { requests: number; bytes: number } };
   putBaselineMsPerObject: number;
-  /** Wall ms of each step around prepare: baseline PUTs, the rest of the deploy, destroy, stopping the local cloud. */
+  /** Wall ms of each step around prepare: baseline PUTs, the rest of the deploy, the rest of the workflow, closing. */
   phases: Record<string, number>;
+  /** The workflow's executions by status, and the entries of the service's datasets (training + test). */
+  workflow: { executions: Record<string, number>; datasetEntries: number; versionStatus?: string };
 }
 
 async function prepareRun(outdir: string, stateDir: string, tempRoot: string | undefined): Promise<PrepareFigures> {
@@ -130,15 +135,43 @@ async function prepareRun(outdir: string, stateDir: string, tempRoot: string | u
     await deploying;
     phases.deployRestMs = Date.now() - at;
     if (!prepared) throw new Error(`prepare failed: ${JSON.stringify(report)}`);
-    // No destroy: it measures nothing asked for (at 25,000 images, destroy took 201 s where closing without it takes 92 s,
-    // both waiting for the emulator's dataset imports), and stopping the cloud removes its S3 folder; the runner's state
-    // is in `root`, removed below.
+    // The workflow goes on after the deploy (the model does not wait for training): the service imports what prepare
+    // wrote, trains and evaluates. Its result is checked, so that the data path is proven end to end at this size.
+    at = Date.now();
+    await runner.settle();
+    phases.workflowMs = Date.now() - at;
+    const workflow = await workflowOutcome(runner, cloud.rekognitionEndpoint);
+    // No destroy: it measures nothing asked for, and stopping the cloud removes its S3 folder; the runner's state is in
+    // `root`, removed below.
     at = Date.now();
     await runner.close();
     phases.closeMs = Date.now() - at;
-    return { wallMs, report, prepared, putBaselineMsPerObject, phases };
+    return { wallMs, report, prepared, putBaselineMsPerObject, phases, workflow };
   } finally {
     await cloud.stop();
+  }
+}
+
+async function workflowOutcome(runner: LocalRunner, endpoint: string): Promise<PrepareFigures['workflow']> {
+  const executions: Record<string, number> = {};
+  for (const e of runner.executions()) {
+    executions[e.status] = (executions[e.status] ?? 0) + 1;
+    if (e.status !== 'SUCCEEDED') console.error(`execution ${e.name} ${e.status}: ${e.error ?? ''} ${(e.cause ?? '').slice(0, 2000)}`);
+  }
+  const rekognition = new RekognitionClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
+  try {
+    let datasetEntries = 0;
+    const projects = await rekognition.send(new DescribeProjectsCommand({}));
+    for (const p of projects.ProjectDescriptions ?? []) {
+      for (const d of p.Datasets ?? []) {
+        const described = await rekognition.send(new DescribeDatasetCommand({ DatasetArn: d.DatasetArn }));
+        datasetEntries += described.DatasetDescription?.DatasetStats?.TotalEntries ?? 0;
+      }
+    }
+    const [model] = await runner.models();
+    return { executions, datasetEntries, versionStatus: model?.status };
+  } finally {
+    rekognition.destroy();
   }
 }
 
@@ -177,7 +210,7 @@ async function main(): Promise<number> {
       console.error(`${images} images: synth cold ${JSON.stringify(cold)}, warm ${JSON.stringify(warm)}, read all ${Math.round(readMs)} ms`);
       const prepare = await prepareRun(path.join(root, 'out-warm'), path.join(root, 'state'), tempRoot);
       step('prepareRunMs');
-      console.error(`${images} images: prepare run ${JSON.stringify({ wallMs: prepare.wallMs, ...prepare.phases })}`);
+      console.error(`${images} images: prepare run ${JSON.stringify({ wallMs: prepare.wallMs, ...prepare.phases, ...prepare.workflow })}`);
 
       // One image changes: what would a deploy upload?
       const before = assets(path.join(root, 'out-warm'));
@@ -198,6 +231,7 @@ async function main(): Promise<number> {
         prepareRssMb: prepare.report.maxMemoryUsedMb, prepareMemorySizeMb: prepare.report.memorySizeMb,
         prepareImages: prepare.prepared.images, packBytesRead: prepare.prepared.packReads.bytes, packRequests: prepare.prepared.packReads.requests,
         manifestBytesRead: prepare.prepared.manifestBytesRead, putBaselineMsPerObject: Number(prepare.putBaselineMsPerObject.toFixed(2)),
+        datasetEntries: prepare.workflow.datasetEntries, executions: prepare.workflow.executions, versionStatus: prepare.workflow.versionStatus,
         changeUploadBytes: uploadedBytes, changeUploads: uploaded.map(([key, size]) => `${key} ${size}`),
         changePackBytes: packsUploaded.reduce((n, [, size]) => n + size, 0), oneImageBytes: fs.statSync(changed).size,
         steps: { ...steps, ...prepare.phases },
@@ -206,6 +240,8 @@ async function main(): Promise<number> {
       console.error(`${images} images: ${JSON.stringify(rows[rows.length - 1])}`);
       if (row.synthColdRssMb >= 1024 || row.synthWarmRssMb >= 1024) ok = false;
       if (row.prepareImages !== images) ok = false;
+      // Every image reaches the service, and every execution of the workflow succeeds.
+      if (row.datasetEntries !== images || Object.keys(row.executions).some((s) => s !== 'SUCCEEDED')) ok = false;
       // Lambda gives one vCPU at 1,769 MB, proportionally less below: the function's CPU time at that share is its least
       // duration in Lambda (uploads overlap the CPU work, 32 in flight). Its wall time here is the local S3's.
       if (lambdaSeconds(row) > 900 || row.prepareRssMb > row.prepareMemorySizeMb) ok = false;
@@ -224,6 +260,10 @@ async function main(): Promise<number> {
       + `(${r.prepareRssMb} of ${r.prepareMemorySizeMb} MB), ${(r.prepareCpuMs / r.images).toFixed(2)} ms CPU/image, `
       + `in Lambda >= ${lambdaSeconds(r).toFixed(0)} of 900 s  `
       + `${r.putBaselineMsPerObject} ms/PUT  ${r.changeUploadBytes} B (pack ${r.changePackBytes} B, image ${r.oneImageBytes} B)`);
+  }
+  for (const r of rows) {
+    console.log(`${String(r.images).padStart(7)}  workflow after the deploy: ${(r.steps.workflowMs / 1000).toFixed(0)} s, executions `
+      + `${JSON.stringify(r.executions)}, ${r.datasetEntries} dataset entries, version ${r.versionStatus ?? 'none'}`);
   }
   if (rows.length > 1) {
     const [small, large] = [rows[0], rows[rows.length - 1]];

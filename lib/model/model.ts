@@ -94,6 +94,8 @@ export interface CustomLabelsModelProps {
    * How long a run may wait, in all, for the project (another training of it), a free training slot, its datasets to
    * import and training (the workflow polls every minute or so). At most 72 hours; while the stack waits, at most what
    * fits a CloudFormation wait condition (12 hours) with the run's other bounds: about 9 hours (synth says the figure).
+   * Training takes from 30 minutes to 24 hours and grows with the data: for tens of thousands of images, raise it (with
+   * `waitForTraining: false`) to 24 hours or more.
    * @default Duration.hours(8)
    */
   readonly trainingTimeout?: Duration;
