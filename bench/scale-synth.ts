@@ -1,14 +1,16 @@
 /**
  * One synth of a model over a local folder, in a process of its own so that its wall time and peak memory are its own
- * (bench/scale.ts runs it). Arguments: <images dir> <outdir> <cache dir>. Prints one JSON line; maxRssMb is VmHWM.
+ * (bench/scale.ts runs it). Arguments: <images dir> <outdir> <cache dir>, or `s3://<bucket>/<key>` <outdir> for a model
+ * trained on a manifest in S3 (an imported bucket). Prints one JSON line; maxRssMb is VmHWM.
  */
 import * as fs from 'node:fs';
 
 import { App, Duration, Stack } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 
 import { CustomLabelsModel, CustomLabelsProject, TrainingData } from '../lib';
 
-const [imagesDir, outdir, cacheDir] = process.argv.slice(2);
+const [source, outdir, cacheDir] = process.argv.slice(2);
 const started = process.hrtime.bigint();
 const app = new App({ outdir });
 const stack = new Stack(app, 'Scale', { env: { account: '123456789012', region: 'us-east-1' } });
@@ -18,7 +20,7 @@ const project = new CustomLabelsProject(stack, 'Project', { projectName: 'scale'
 // published], so 20,000 training images train for about 11.6 virtual hours.
 new CustomLabelsModel(stack, 'Model', {
   project,
-  trainingData: TrainingData.fromLocalFolder(imagesDir, { cacheDir }),
+  trainingData: trainingData(),
   waitForTraining: false,
   trainingTimeout: Duration.hours(30),
 });
@@ -51,4 +53,10 @@ function childrenCpuMs(): number {
   } catch {
     return 0;
   }
+}
+
+function trainingData(): TrainingData {
+  const inS3 = /^s3:\/\/([^/]+)\/(.+)$/.exec(source);
+  if (!inS3) return TrainingData.fromLocalFolder(source, { cacheDir });
+  return TrainingData.fromS3Manifest(s3.Bucket.fromBucketName(stack, 'Remote', inS3[1]), inS3[2]);
 }

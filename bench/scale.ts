@@ -1,5 +1,7 @@
 /**
  * `npm run build && npm run bench:scale -- [images ...]` (default 25000): the data path of a local folder at scale.
+ * `npm run bench:scale -- --s3-manifest [lines ...]` (default 250000, 1 GB): the prepare function on a manifest in S3
+ * (see manifestMain).
  *
  * For each size, with generated 64x64 PNGs in three label folders:
  * 1. synth (a process of its own: wall time, peak RSS), cold (no cache) and warm (image facts and packs cached);
@@ -20,13 +22,17 @@ import * as path from 'node:path';
 
 import { DescribeDatasetCommand, DescribeProjectsCommand, RekognitionClient } from '@aws-sdk/client-rekognition';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
 
-import { startLocalCloud } from '../lib/emulator/local-cloud';
+import { LocalCloud, startLocalCloud } from '../lib/emulator/local-cloud';
+import { MANIFEST_LIMITS } from '../lib/manifest/types';
 import { LambdaReport } from '../lib/runner/lambda-process';
 import { LocalRunner } from '../lib/runner/local-runner';
 import { numberedPngFactory } from '../lib/samples/numbered-png';
 
 const LABELS = ['circle', 'square', 'triangle'];
+/** The bucket a model trained on a manifest in S3 reads (imported by name). */
+const REMOTE_BUCKET = 'remote';
 
 const pngFactory = (): ((n: number) => Buffer) => numberedPngFactory(200);
 
@@ -42,8 +48,8 @@ function generate(dir: string, images: number): number {
   return bytes;
 }
 
-function synth(imagesDir: string, outdir: string, cacheDir: string): { ms: number; cpuMs: number; maxRssMb: number } {
-  const out = execFileSync(process.execPath, [path.join(__dirname, 'scale-synth.js'), imagesDir, outdir, cacheDir],
+function synth(source: string, outdir: string, cacheDir: string): { ms: number; cpuMs: number; maxRssMb: number } {
+  const out = execFileSync(process.execPath, [path.join(__dirname, 'scale-synth.js'), source, outdir, cacheDir],
     { encoding: 'utf8', env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1' }, maxBuffer: 64 * 1024 * 1024 });
   return JSON.parse(out.trim().split('\n').pop()!) as { ms: number; cpuMs: number; maxRssMb: number };
 }
@@ -91,9 +97,17 @@ interface PrepareFigures {
   workflow: { executions: Record<string, number>; datasetEntries: number; versionStatus?: string };
 }
 
-async function prepareRun(outdir: string, stateDir: string, tempRoot: string | undefined): Promise<PrepareFigures> {
-  const cloud = await startLocalCloud({ timeScale: 0, tempRoot, buckets: ['baseline'] });
+interface RunOptions {
+  /** Puts the data the stack reads from S3 (an imported bucket's objects) before the deploy. */
+  readonly seed?: (cloud: LocalCloud) => Promise<void>;
+  /** Stops the workflow once prepare has run (its images are not in S3: only prepare is measured). @default false */
+  readonly prepareOnly?: boolean;
+}
+
+async function prepareRun(outdir: string, stateDir: string, tempRoot: string | undefined, options: RunOptions = {}): Promise<PrepareFigures> {
+  const cloud = await startLocalCloud({ timeScale: 0, tempRoot, buckets: ['baseline', REMOTE_BUCKET] });
   try {
+    await options.seed?.(cloud);
     // Baseline: what a PutObject of one small object costs against this local S3 right now.
     const s3 = new S3Client({ endpoint: cloud.s3Endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
     const body = Buffer.alloc(400, 1);
@@ -138,9 +152,10 @@ async function prepareRun(outdir: string, stateDir: string, tempRoot: string | u
     // The workflow goes on after the deploy (the model does not wait for training): the service imports what prepare
     // wrote, trains and evaluates. Its result is checked, so that the data path is proven end to end at this size.
     at = Date.now();
+    if (options.prepareOnly) await stopExecutions(runner);
     await runner.settle();
     phases.workflowMs = Date.now() - at;
-    const workflow = await workflowOutcome(runner, cloud.rekognitionEndpoint);
+    const workflow = options.prepareOnly ? { executions: {}, datasetEntries: 0 } : await workflowOutcome(runner, cloud.rekognitionEndpoint);
     // No destroy: it measures nothing asked for, and stopping the cloud removes its S3 folder; the runner's state is in
     // `root`, removed below.
     at = Date.now();
@@ -149,6 +164,17 @@ async function prepareRun(outdir: string, stateDir: string, tempRoot: string | u
     return { wallMs, report, prepared, putBaselineMsPerObject, phases, workflow };
   } finally {
     await cloud.stop();
+  }
+}
+
+async function stopExecutions(runner: LocalRunner): Promise<void> {
+  const sfn = new SFNClient({ endpoint: runner.servicesEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
+  try {
+    for (const e of runner.executions().filter((x) => x.status === 'RUNNING')) {
+      await sfn.send(new StopExecutionCommand({ executionArn: e.executionArn, cause: 'bench:scale measures prepare only' }));
+    }
+  } finally {
+    sfn.destroy();
   }
 }
 
@@ -175,6 +201,97 @@ async function workflowOutcome(runner: LocalRunner, endpoint: string): Promise<P
   }
 }
 
+/** Bytes per line (newline included) that make a manifest of the service's most lines its largest file: 4,294. */
+const MANIFEST_LINE_BYTES = Math.floor(MANIFEST_LIMITS.maxFileBytes / MANIFEST_LIMITS.maxLines);
+
+/** An object-detection line of exactly MANIFEST_LINE_BYTES bytes: 48 boxes (of 50 allowed), the job name pads the rest. */
+function detectionLine(i: number): string {
+  const annotations: string[] = [];
+  const objects: string[] = [];
+  for (let k = 0; k < 48; k++) {
+    annotations.push(`{"class_id":${(i + k) % 3},"top":${4 + (k % 6) * 70},"left":${4 + (k % 8) * 75},"width":60,"height":50}`);
+    objects.push('{"confidence":1}');
+  }
+  const line = (pad: string) => `{"source-ref":"s3://${REMOTE_BUCKET}/images/${String(i).padStart(6, '0')}.jpg","bounding-box":{`
+    + `"image_size":[{"width":640,"height":480,"depth":3}],"annotations":[${annotations.join(',')}]},"bounding-box-metadata":{`
+    + `"objects":[${objects.join(',')}],"class-map":{"0":"helmet","1":"vest","2":"glove"},"type":"groundtruth/object-detection",`
+    + `"human-annotated":"yes","creation-date":"2026-01-01T00:00:00","job-name":"labeling-job/scale${pad}"}}\n`;
+  const pad = MANIFEST_LINE_BYTES - Buffer.byteLength(line(''));
+  if (pad < 0) throw new Error(`a line is ${-pad} bytes over ${MANIFEST_LINE_BYTES}`);
+  return line('-'.repeat(pad));
+}
+
+function writeManifest(file: string, lines: number): number {
+  const fd = fs.openSync(file, 'w');
+  try {
+    let batch: string[] = [];
+    for (let i = 0; i < lines; i++) {
+      batch.push(detectionLine(i));
+      if (batch.length === 1000) {
+        fs.writeSync(fd, batch.join(''));
+        batch = [];
+      }
+    }
+    fs.writeSync(fd, batch.join(''));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return fs.statSync(file).size;
+}
+
+/**
+ * `--s3-manifest`: a model trained on a manifest in S3 (TrainingData.fromS3Manifest, the default split), lines of
+ * 4,294 bytes, so that 250,000 lines are the service's 1 GB. Measures the prepare function, which validates the
+ * manifest and writes both sides (reading it twice: plan, then write); its images are not generated, so the workflow is
+ * stopped after prepare.
+ */
+async function manifestMain(sizes: number[], tempRoot: string | undefined): Promise<number> {
+  let ok = true;
+  const rows = [];
+  for (const lines of sizes) {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), `bench-scale-manifest-${lines}-`));
+    try {
+      const file = path.join(root, 'training.manifest');
+      const manifestBytes = writeManifest(file, lines);
+      const key = 'manifests/training.manifest';
+      const synthed = synth(`s3://${REMOTE_BUCKET}/${key}`, path.join(root, 'out'), path.join(root, 'cache'));
+      const seed = async (cloud: LocalCloud) => {
+        const s3 = new S3Client({ endpoint: cloud.s3Endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
+        try {
+          await s3.send(new PutObjectCommand({ Bucket: REMOTE_BUCKET, Key: key, Body: fs.createReadStream(file), ContentLength: manifestBytes }));
+        } finally {
+          s3.destroy();
+        }
+      };
+      const prepare = await prepareRun(path.join(root, 'out'), path.join(root, 'state'), tempRoot, { seed, prepareOnly: true });
+      const p = prepare.prepared;
+      const row = {
+        lines, manifestBytes, synthMs: synthed.ms, synthRssMb: synthed.maxRssMb,
+        prepareWallMs: prepare.wallMs, prepareFunctionMs: prepare.report.durationMs, prepareCpuMs: prepare.report.cpuMs,
+        prepareRssMb: prepare.report.maxMemoryUsedMb, prepareMemorySizeMb: prepare.report.memorySizeMb,
+        trainingLines: p.trainingLines, testingLines: p.testingLines, manifestBytesRead: p.manifestBytesRead,
+        loadAverage: os.loadavg().map((l) => Number(l.toFixed(1))),
+      };
+      rows.push(row);
+      console.error(`${lines} lines: ${JSON.stringify(row)}`);
+      // Every line lands on one side; the source is read twice, whole, and never more.
+      if (row.trainingLines + row.testingLines !== lines || row.manifestBytesRead !== 2 * manifestBytes) ok = false;
+      if (lambdaSeconds(row) > 900 || row.prepareRssMb > row.prepareMemorySizeMb) ok = false;
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  }
+  console.log('  lines  manifest   prepare wall / fn / CPU (RSS of MemorySize)   read   training + test lines');
+  for (const r of rows) {
+    console.log(`${String(r.lines).padStart(7)}  ${(r.manifestBytes / 1024 ** 2).toFixed(0).padStart(5)} MiB  `
+      + `${(r.prepareWallMs / 1000).toFixed(0)} / ${(r.prepareFunctionMs / 1000).toFixed(0)} / ${(r.prepareCpuMs / 1000).toFixed(0)} s `
+      + `(${r.prepareRssMb} of ${r.prepareMemorySizeMb} MB), in Lambda >= ${lambdaSeconds(r).toFixed(0)} of 900 s  `
+      + `${(r.manifestBytesRead / 1024 ** 2).toFixed(0)} MiB  ${r.trainingLines} + ${r.testingLines}`);
+  }
+  console.log(JSON.stringify({ rows }));
+  return ok ? 0 : 1;
+}
+
 /** The least duration of the prepare function in Lambda: its CPU time at the CPU share of its MemorySize. */
 function lambdaSeconds(r: { prepareCpuMs: number; prepareMemorySizeMb: number }): number {
   return r.prepareCpuMs / 1000 * Math.max(1, 1769 / r.prepareMemorySizeMb);
@@ -182,9 +299,11 @@ function lambdaSeconds(r: { prepareCpuMs: number; prepareMemorySizeMb: number })
 
 async function main(): Promise<number> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
-  if (sizes.length === 0) sizes.push(25_000);
+  const args = process.argv.slice(2);
+  const sizes = args.map(Number).filter((n) => n > 0);
   const tempRoot = fs.existsSync('/dev/shm') ? '/dev/shm' : undefined;
+  if (args.includes('--s3-manifest')) return manifestMain(sizes.length > 0 ? sizes : [MANIFEST_LIMITS.maxLines], tempRoot);
+  if (sizes.length === 0) sizes.push(25_000);
   const rows = [];
   let ok = true;
   for (const images of sizes) {
