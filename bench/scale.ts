@@ -292,6 +292,19 @@ async function manifestMain(sizes: number[], tempRoot: string | undefined): Prom
   return ok ? 0 : 1;
 }
 
+/**
+ * `/dev/shm` for the local S3's files when it has room for `bytes` and 512 MiB more: s3rver writes three files per
+ * object, and on a disk the run measures the disk. A container's /dev/shm is often 64 MiB: then the OS temp folder.
+ */
+function memoryTempRoot(bytes: number): string | undefined {
+  try {
+    const fsStats = fs.statfsSync('/dev/shm');
+    return fsStats.bavail * fsStats.bsize >= bytes + 512 * 1024 * 1024 ? '/dev/shm' : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The least duration of the prepare function in Lambda: its CPU time at the CPU share of its MemorySize. */
 function lambdaSeconds(r: { prepareCpuMs: number; prepareMemorySizeMb: number }): number {
   return r.prepareCpuMs / 1000 * Math.max(1, 1769 / r.prepareMemorySizeMb);
@@ -301,9 +314,14 @@ async function main(): Promise<number> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const args = process.argv.slice(2);
   const sizes = args.map(Number).filter((n) => n > 0);
-  const tempRoot = fs.existsSync('/dev/shm') ? '/dev/shm' : undefined;
-  if (args.includes('--s3-manifest')) return manifestMain(sizes.length > 0 ? sizes : [MANIFEST_LIMITS.maxLines], tempRoot);
+  if (args.includes('--s3-manifest')) {
+    const lines = sizes.length > 0 ? sizes : [MANIFEST_LIMITS.maxLines];
+    // The source, both sides and s3rver's copy of each part.
+    return manifestMain(lines, memoryTempRoot(4 * MANIFEST_LINE_BYTES * Math.max(...lines)));
+  }
   if (sizes.length === 0) sizes.push(25_000);
+  // About 4.5 KB per image in s3rver's folder (the image, its metadata, the packs, the manifests).
+  const tempRoot = memoryTempRoot(8 * 1024 * Math.max(...sizes));
   const rows = [];
   let ok = true;
   for (const images of sizes) {
