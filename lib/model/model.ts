@@ -294,8 +294,7 @@ export class CustomLabelsModel extends Resource implements ICustomLabelsModel {
     };
     const remoteSource = (data: DataConfig): DataSource => {
       if (data.s3Manifest) {
-        data.s3Manifest.bucket.grantRead(workflow.prepare.role, data.s3Manifest.key);
-        data.s3Manifest.bucket.grantRead(workflow.versionHandlerRole, data.s3Manifest.key);
+        workflow.grantManifestRead(data.s3Manifest.bucket, data.s3Manifest.key, data.s3Manifest.objectVersion !== undefined);
         return { kind: 's3', manifest: { Bucket: data.s3Manifest.bucket.bucketName, Name: data.s3Manifest.key },
           objectVersion: data.s3Manifest.objectVersion };
       }

@@ -320,6 +320,19 @@ export class ModelWorkflow extends Construct {
       'Asset object keys are content hashes chosen by CDK at synth; the prepare handler reads the manifests and image zips it is given');
   }
 
+  /**
+   * Lets the prepare function (which copies the manifest) and the version handler (which hashes it to name the version)
+   * read one manifest object: s3:GetObject, s3:GetObjectVersion when a version is pinned, kms:Decrypt under the
+   * bucket's key. Nothing else of a bucket the user owns.
+   */
+  grantManifestRead(bucket: s3.IBucket, key: string, pinnedVersion: boolean): void {
+    const actions = pinnedVersion ? ['s3:GetObject', 's3:GetObjectVersion'] : ['s3:GetObject'];
+    for (const role of [this.prepare.role, this.versionHandlerRole]) {
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources: [bucket.arnForObjects(key)] }));
+      bucket.encryptionKey?.grantDecrypt(role);
+    }
+  }
+
   /** The path of the model of the project that uses `prefix`, if any. */
   prefixOwner(projectKey: string, prefix: string): string | undefined {
     return this.prefixes.get(`${projectKey}\u0000${prefix}`);

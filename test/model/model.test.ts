@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { App, CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -208,6 +209,30 @@ describe('CustomLabelsModel: remote data', () => {
     expect(config.testing).toEqual({ kind: 'service' });
     expect(config.outputBucket).toBe('my-output');
     expect(stack.resolve(model.versionName)).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^ModelVersion/), 'VersionName'] });
+  });
+
+  test('GIVEN manifests in imported buckets (one pinned to a version, one under a KMS key) THEN the functions may read those objects only, '
+    + 'and cdk-nag is clean', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Imported', { env });
+    const key = kms.Key.fromKeyArn(stack, 'Key', 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555');
+    const training = s3.Bucket.fromBucketAttributes(stack, 'Training', { bucketName: 'my-labelled-images', encryptionKey: key });
+    const testing = s3.Bucket.fromBucketName(stack, 'Testing', 'my-test-images');
+    new CustomLabelsModel(stack, 'Model', {
+      project: new CustomLabelsProject(stack, 'Project'),
+      trainingData: TrainingData.fromS3Manifest(training, 'manifests/train.manifest'),
+      testData: TestData.fromS3Manifest(testing, 'manifests/test.manifest', { objectVersion: 'v1' }),
+    });
+    type Policy = { Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } };
+    const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy'))
+      .flatMap((p) => (p as Policy).Properties.PolicyDocument.Statement)
+      .map((st) => ({ actions: ([] as string[]).concat(st.Action), resource: JSON.stringify(stack.resolve(st.Resource)) }));
+    const onManifest = (name: string) => statements.filter((st) => st.resource.includes(name)).flatMap((st) => st.actions);
+    expect(new Set(onManifest('my-labelled-images/manifests/train.manifest'))).toEqual(new Set(['s3:GetObject']));
+    expect(new Set(onManifest('my-test-images/manifests/test.manifest'))).toEqual(new Set(['s3:GetObject', 's3:GetObjectVersion']));
+    expect(statements.filter((st) => st.resource.includes('my-labelled-images') || st.resource.includes('my-test-images'))
+      .flatMap((st) => st.actions).filter((a) => a.includes('*'))).toEqual([]);
+    expectNagClean(stack);
   });
 });
 
