@@ -19,6 +19,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 import { DescribeDatasetCommand, DescribeProjectsCommand, RekognitionClient } from '@aws-sdk/client-rekognition';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -133,6 +134,10 @@ async function prepareRun(outdir: string, stateDir: string, tempRoot: string | u
         if (at >= 0) prepared = (JSON.parse(line.slice(at)) as { prepared: PrepareFigures['prepared'] }).prepared;
       },
     });
+    // The runner, the emulator and the local S3's front share this process: a long synchronous stretch in any of them
+    // delays every request and timer (the workflow's SDK calls time out after 60 s of real time, as in AWS).
+    const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+    loopDelay.enable();
     const started = Date.now();
     const deploying = runner.deploy(outdir);
     while (prepared === undefined && !reports.some((r) => /Prepare/.test(r.functionName) && !r.ok)) {
@@ -155,6 +160,8 @@ async function prepareRun(outdir: string, stateDir: string, tempRoot: string | u
     if (options.prepareOnly) await stopExecutions(runner);
     await runner.settle();
     phases.workflowMs = Date.now() - at;
+    loopDelay.disable();
+    phases.maxEventLoopDelayMs = Math.round(loopDelay.max / 1e6);
     const workflow = options.prepareOnly ? { executions: {}, datasetEntries: 0 } : await workflowOutcome(runner, cloud.rekognitionEndpoint);
     // No destroy: it measures nothing asked for, and stopping the cloud removes its S3 folder; the runner's state is in
     // `root`, removed below.
@@ -399,7 +406,8 @@ async function main(): Promise<number> {
       + `${r.putBaselineMsPerObject} ms/PUT  ${r.changeUploadBytes} B (pack ${r.changePackBytes} B, image ${r.oneImageBytes} B)`);
   }
   for (const r of rows) {
-    console.log(`${String(r.images).padStart(7)}  workflow after the deploy: ${(r.steps.workflowMs / 1000).toFixed(0)} s, executions `
+    console.log(`${String(r.images).padStart(7)}  workflow after the deploy: ${(r.steps.workflowMs / 1000).toFixed(0)} s `
+      + `(longest event-loop stall ${(r.steps.maxEventLoopDelayMs / 1000).toFixed(1)} s), executions `
       + `${JSON.stringify(r.executions)}, ${r.datasetEntries} dataset entries, version ${r.versionStatus ?? 'none'}`);
   }
   if (rows.length > 1) {

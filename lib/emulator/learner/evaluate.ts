@@ -7,12 +7,14 @@ const MATCH_IOU = 0.5;
 /** mAP and mAR average over these IoU thresholds, as COCO does [inferred: the service does not say which]. */
 const IOU_STEPS = [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95];
 
-interface Scored {
-  image: LabeledImage;
-  predictions: Detection[];
-  width: number;
-  height: number;
+/** A test image with the model's raw predictions for it. */
+export interface ScoredImage {
+  readonly image: LabeledImage;
+  readonly predictions: Detection[];
+  readonly width: number;
+  readonly height: number;
 }
+type Scored = ScoredImage;
 
 function byF1(a: LabelMetrics, b: LabelMetrics): number {
   return b.f1 - a.f1 || compareStrings(a.label, b.label);
@@ -45,7 +47,16 @@ function sortedUnion(...lists: string[][]): string[] {
  * gets precision, recall and F1 of 0. Throws ImageDecodeError for an unreadable image.
  */
 export function evaluateModel(model: TrainedModel, testing: LabeledImage[]): Evaluation {
-  const scored: Scored[] = testing.map((image) => ({ image, ...detectSized(model, image.bytes) }));
+  return evaluateScored(model, testing.map((image) => scoreImage(model, image)));
+}
+
+/** The model's predictions for one test image (evaluateModel's per-image step; throws ImageDecodeError). */
+export function scoreImage(model: TrainedModel, image: LabeledImage): ScoredImage {
+  return { image, ...detectSized(model, image.bytes) };
+}
+
+/** evaluateModel, from images scored already (see scoreImage). */
+export function evaluateScored(model: TrainedModel, scored: ScoredImage[]): Evaluation {
   return model.kind === 'IMAGE_LEVEL_LABELS' ? evaluateClassification(model, scored) : evaluateDetection(model, scored);
 }
 

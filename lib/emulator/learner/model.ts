@@ -25,38 +25,54 @@ class CentroidSum {
 
 /**
  * Learns one centroid per label: the mean whole-image feature of the images carrying it (classification), or the
- * mean feature of its boxes (detection). Deterministic; the result survives JSON.stringify/parse unchanged.
- * Throws ImageDecodeError for an image that is not a readable PNG/JPEG: the caller filters invalid images first.
+ * mean feature of its boxes (detection), one image at a time (the emulator yields to its event loop between images).
+ * Deterministic; the model survives JSON.stringify/parse unchanged. `add` throws ImageDecodeError for an image that is
+ * not a readable PNG/JPEG: the caller filters invalid images first.
  */
-export function trainModel(kind: ModelKind, training: LabeledImage[]): TrainedModel {
-  if (kind !== 'IMAGE_LEVEL_LABELS' && kind !== 'OBJECT_LOCALIZATION') {
-    throw new Error(`kind must be IMAGE_LEVEL_LABELS or OBJECT_LOCALIZATION, got: ${String(kind)}`);
-  }
-  const sums = new Map<string, CentroidSum>();
-  const sumFor = (label: string): CentroidSum => {
-    let s = sums.get(label);
-    if (!s) sums.set(label, (s = new CentroidSum()));
-    return s;
-  };
-  for (const image of training) {
-    const wanted = kind === 'IMAGE_LEVEL_LABELS' ? image.labels.length > 0 : image.boxes.length > 0;
-    if (!wanted) continue;
-    const analysis = analyse(toGrid(decodeImage(image.bytes)));
-    if (kind === 'IMAGE_LEVEL_LABELS') {
-      const f = imageFeature(analysis);
-      for (const label of new Set(image.labels)) sumFor(label).add(f);
-    } else {
-      for (const box of image.boxes) sumFor(box.label).add(boxFeature(analysis, box));
+export class Trainer {
+  private readonly sums = new Map<string, CentroidSum>();
+
+  constructor(private readonly kind: ModelKind) {
+    if (kind !== 'IMAGE_LEVEL_LABELS' && kind !== 'OBJECT_LOCALIZATION') {
+      throw new Error(`kind must be IMAGE_LEVEL_LABELS or OBJECT_LOCALIZATION, got: ${String(kind)}`);
     }
   }
-  const labels = [...sums.keys()].sort(compareStrings);
-  return {
-    kind,
-    labels,
-    algorithm: 'centroid-histogram-v1',
-    centroids: labels.map((l) => sums.get(l)!.mean()),
-    trainingImages: training.length,
-  };
+
+  add(image: LabeledImage): void {
+    const wanted = this.kind === 'IMAGE_LEVEL_LABELS' ? image.labels.length > 0 : image.boxes.length > 0;
+    if (!wanted) return;
+    const analysis = analyse(toGrid(decodeImage(image.bytes)));
+    if (this.kind === 'IMAGE_LEVEL_LABELS') {
+      const f = imageFeature(analysis);
+      for (const label of new Set(image.labels)) this.sumFor(label).add(f);
+    } else {
+      for (const box of image.boxes) this.sumFor(box.label).add(boxFeature(analysis, box));
+    }
+  }
+
+  model(trainingImages: number): TrainedModel {
+    const labels = [...this.sums.keys()].sort(compareStrings);
+    return {
+      kind: this.kind,
+      labels,
+      algorithm: 'centroid-histogram-v1',
+      centroids: labels.map((l) => this.sums.get(l)!.mean()),
+      trainingImages,
+    };
+  }
+
+  private sumFor(label: string): CentroidSum {
+    let s = this.sums.get(label);
+    if (!s) this.sums.set(label, (s = new CentroidSum()));
+    return s;
+  }
+}
+
+/** Trains on every image at once (see Trainer). */
+export function trainModel(kind: ModelKind, training: LabeledImage[]): TrainedModel {
+  const trainer = new Trainer(kind);
+  for (const image of training) trainer.add(image);
+  return trainer.model(training.length);
 }
 
 function assertModel(model: TrainedModel): void {

@@ -4,8 +4,9 @@ import { ManifestIssue } from '../../manifest/types';
 import { ERRORS } from '../../manifest/types';
 import { LineResult, ManifestValidation, validateManifest, validateManifestPair } from '../../manifest/validator';
 import {
-  evaluateModel, evaluationSummaryJson, LabeledImage, testingOutputManifest, trainModel, withForcedF1,
+  evaluateScored, evaluationSummaryJson, LabeledImage, ScoredImage, scoreImage, testingOutputManifest, Trainer, withForcedF1,
 } from '../learner';
+import { inTurns } from '../turns';
 import { readDenied, writeDenied } from './caller-access';
 import { EmulatorCore, ForcedTraining, trainingDurationMs } from './core';
 import { parseS3Uri, S3ImageInspector } from './s3';
@@ -86,6 +87,9 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
   }));
   return out;
 }
+
+/** Images decoded between two turns of the event loop (about 0.4 ms each for a small PNG). */
+const IMAGES_PER_TURN = 64;
 
 async function loadImages(inspector: S3ImageInspector, lines: LineResult[], kind: ModelKind): Promise<LabeledImage[]> {
   const valid = lines.filter((l) => l.status === 'valid' && l.sourceRef);
@@ -222,8 +226,12 @@ export async function runTraining(core: EmulatorCore, input: TrainingInput): Pro
   const testImages = await loadImages(inspector, testing.lines, kind);
   const durationMs = planned ?? trainingDurationMs(trainImages.length);
   const endTime = new Date(input.startedAt + durationMs);
-  const model = trainModel(kind, trainImages);
-  let evaluation = evaluateModel(model, testImages);
+  const trainer = new Trainer(kind);
+  await inTurns(trainImages, (image) => trainer.add(image), IMAGES_PER_TURN);
+  const model = trainer.model(trainImages.length);
+  const scored: ScoredImage[] = [];
+  await inTurns(testImages, (image) => scored.push(scoreImage(model, image)), IMAGES_PER_TURN);
+  let evaluation = evaluateScored(model, scored);
   if (input.forced?.f1 !== undefined) evaluation = withForcedF1(evaluation, input.forced.f1);
 
   try {
