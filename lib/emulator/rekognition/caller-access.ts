@@ -29,11 +29,18 @@ Promise<AccessDenied | undefined> {
   return firstDenial(access, caller, objects, () => 's3:PutObject', 'kms:GenerateDataKey');
 }
 
+/** Objects decided between two turns of the event loop (about 0.4 ms of CPU each). */
+const DECISIONS_PER_TURN = 256;
+
 async function firstDenial(access: AccessControl, caller: Caller, objects: readonly ObjectRef[], action: (o: ObjectRef) => string,
   kmsAction: string): Promise<AccessDenied | undefined> {
   const buckets = new Set<string>();
   const keys = new Set<string>();
+  let decided = 0;
   for (const o of objects) {
+    // The policy engine answers in microtasks: a dataset of 20,000 images held the process (the emulator's and the
+    // runner's requests alike) for 7 s in one stretch, and the workflow's calls time out after 60 s.
+    if (++decided % DECISIONS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
     if (!buckets.has(o.bucket)) {
       buckets.add(o.bucket);
       const denied = await access.decide(caller, { action: 's3:GetBucketLocation', resource: `arn:${access.partition}:s3:::${o.bucket}` });

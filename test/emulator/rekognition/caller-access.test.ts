@@ -7,6 +7,7 @@ import { CreateDatasetCommand, CreateProjectCommand, CreateProjectVersionCommand
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
 import { LocalCloud, startLocalCloud } from '../../../lib/emulator/local-cloud';
+import { readDenied } from '../../../lib/emulator/rekognition/caller-access';
 import { MapDirectory } from '../../../lib/iam/world';
 import { classificationSamples } from '../../../lib/samples';
 import { classificationLine, errorOf } from '../helpers';
@@ -154,5 +155,27 @@ describe('the local S3 authorizes a registered role', () => {
     } finally {
       directory.bucketKeys.delete(BUCKET);
     }
+  });
+});
+
+describe('reading as the caller, at scale', () => {
+  test('deciding thousands of objects gives the event loop turns: the emulator answers other requests meanwhile', async () => {
+    grant(REKOGNITION, READ_ALL);
+    const caller = cloud.access.callerForKey(cloud.access.keyFor({ roleArn: ROLE, sessionName: 'scale' }))!;
+    const objects = (n: number) => Array.from({ length: n }, (_, i) => ({ bucket: BUCKET, key: `images/${n}-${i}.png` }));
+    // The policy engine's first calls load its data (real turns); the stretch that matters comes after.
+    expect(await readDenied(cloud.access, caller, objects(300))).toBeUndefined();
+    let turns = 0;
+    let done = false;
+    const tick = (): void => {
+      if (done) return;
+      turns += 1;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    expect(await readDenied(cloud.access, caller, objects(2048))).toBeUndefined();
+    done = true;
+    // A turn per 256 decisions at least (none when the decisions ran in one stretch).
+    expect(turns).toBeGreaterThanOrEqual(7);
   });
 });
