@@ -55,6 +55,7 @@ export class VirtualClock {
   private readonly timers: Timer[] = [];
   private seq = 0;
   private sleepingRequests = 0;
+  private heldWork = 0;
   private readonly listeners = new Set<() => void>();
 
   constructor(options: VirtualClockOptions = {}) {
@@ -142,6 +143,25 @@ export class VirtualClock {
   /** Sleeps that hold an HTTP request open (see {@link SleepOptions.holdsRequest}). */
   get requestsAsleep(): number {
     return this.sleepingRequests;
+  }
+
+  /**
+   * Marks `work` as computing something whose virtual duration is modelled apart (a service's import or training): a
+   * driver that moves a stopped clock waits for it, so a request never finds a job due whose result is still being
+   * computed (it would wait for it, in real time, past its caller's timeout).
+   */
+  hold<T>(work: Promise<T>): Promise<T> {
+    this.heldWork += 1;
+    this.notify();
+    return work.finally(() => {
+      this.heldWork -= 1;
+      this.notify();
+    });
+  }
+
+  /** Work held by {@link hold} and not finished. */
+  get workHeld(): number {
+    return this.heldWork;
   }
 
   /** Called whenever a sleep starts or ends; returns the function that stops the calls. */

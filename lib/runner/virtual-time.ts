@@ -9,7 +9,9 @@
  * clients of handlers, tasks, the emulator and the local S3 front) is counted from its start to its close through the
  * `http.client.request.start` diagnostics channel, and two event-loop turns without any change must pass before a jump.
  * Work that neither talks HTTP nor sleeps on the clock (a handler unzipping in memory) takes no virtual time: a jump
- * may happen meanwhile, as if that work were instant.
+ * may happen meanwhile, as if that work were instant. The emulator's jobs (an import validating and authorizing every
+ * line, a training decoding every image) are held on the clock instead: time waits for them, since their results are
+ * due at a virtual time of their own and a request that found one due would wait for it in real time.
  */
 import * as diagnostics from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
@@ -46,9 +48,9 @@ export class VirtualTimeDriver {
     this.unsubscribeTimers = clock.onTimersChanged(() => this.touch());
   }
 
-  /** HTTP requests in flight that are not held asleep by a service. */
+  /** HTTP requests in flight that are not held asleep by a service, plus the services' work held on the clock. */
   get busyRequests(): number {
-    return Math.max(0, this.inFlight - this.clock.requestsAsleep);
+    return Math.max(0, this.inFlight - this.clock.requestsAsleep) + this.clock.workHeld;
   }
 
   /** Holds time still until `work` settles (work that is neither HTTP nor a sleep, such as an IAM decision, counts as busy). */

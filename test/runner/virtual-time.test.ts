@@ -35,6 +35,26 @@ describe('VirtualTimeDriver', () => {
     expect(log).toEqual(['a@30', 'b@40', 'a@60', 'b@80', 'a@90']);
   });
 
+  test('time does not move while a service\'s work is held on the clock (an import computing its result)', async () => {
+    let finish!: () => void;
+    const work = clock.hold(new Promise<void>((resolve) => {
+      finish = resolve;
+    }));
+    let woke = -1;
+    const sleeping = clock.sleep(60_000).then(() => {
+      woke = clock.now();
+    });
+    // Many idle turns of the event loop: without the hold, the driver would have jumped to 60 s by now.
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(woke).toBe(-1);
+    expect(clock.now()).toBe(0);
+    finish();
+    await work;
+    await sleeping;
+    expect(woke).toBe(60_000);
+    expect(clock.workHeld).toBe(0);
+  });
+
   test('time does not move while an HTTP request is in flight, unless a service holds it asleep', async () => {
     let release!: () => void;
     const server = http.createServer((req, res) => {

@@ -162,7 +162,7 @@ export class EmulatorCore {
         if (!this.closed) this.save();
         return result;
       });
-    this.work.set(job.id, promise);
+    this.work.set(job.id, this.clock.hold(promise));
     return job;
   }
 
