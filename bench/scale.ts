@@ -29,6 +29,7 @@ import { LocalCloud, startLocalCloud } from '../lib/emulator/local-cloud';
 import { MANIFEST_LIMITS } from '../lib/manifest/types';
 import { LambdaReport } from '../lib/runner/lambda-process';
 import { LocalRunner } from '../lib/runner/local-runner';
+import { RunEvent } from '../lib/runner/state-machine';
 import { numberedPngFactory } from '../lib/samples/numbered-png';
 
 const LABELS = ['circle', 'square', 'triangle'];
@@ -185,11 +186,19 @@ async function stopExecutions(runner: LocalRunner): Promise<void> {
   }
 }
 
+function eventsAround(events: readonly RunEvent[]): RunEvent[] {
+  const failed = events.findIndex((ev) => ev.type === 'StateFailed' || ev.type === 'StateRetried' || ev.type === 'StateCaught');
+  return failed < 0 ? events.slice(-8) : events.slice(Math.max(0, failed - 6), failed + 2);
+}
+
 async function workflowOutcome(runner: LocalRunner, endpoint: string): Promise<PrepareFigures['workflow']> {
   const executions: Record<string, number> = {};
   for (const e of runner.executions()) {
     executions[e.status] = (executions[e.status] ?? 0) + 1;
-    if (e.status !== 'SUCCEEDED') console.error(`execution ${e.name} ${e.status}: ${e.error ?? ''} ${(e.cause ?? '').slice(0, 2000)}`);
+    if (e.status !== 'SUCCEEDED') {
+      console.error(`execution ${e.name} ${e.status}: ${e.error ?? ''} ${(e.cause ?? '').slice(0, 2000)}; its first failure and the events `
+        + `before it: ${JSON.stringify(eventsAround(e.events))}`);
+    }
   }
   const rekognition = new RekognitionClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
   try {
