@@ -199,8 +199,8 @@ export class EmulatorCore {
     for (const job of jobs) {
       const known = job.result?.durationMs ?? job.durationMs;
       if (known !== undefined && !this.clock.reached(job.startedAt + known)) continue;
-      // An import of 80,000 lines decides and validates for a minute: a CreateDataset of the test set right after the
-      // training set's must not wait for it (the workflow's call timed out), and cannot find it due yet.
+      // An import of 80,000 lines decides and validates for half a minute or more: a CreateDataset of the test set right
+      // after the training set's must not wait for it (the workflow's call timed out), and cannot find it due yet.
       if (known === undefined && !this.clock.reached(job.startedAt + (MIN_DURATION_MS[job.kind] ?? 0))) continue;
       const result = job.result ?? await this.work.get(job.id);
       if (!result || !this.state.jobs.includes(job)) continue;
