@@ -272,7 +272,7 @@ async function manifestMain(sizes: number[], tempRoot: string | undefined): Prom
       const key = 'manifests/training.manifest';
       const synthed = synth(`s3://${REMOTE_BUCKET}/${key}`, path.join(root, 'out'), path.join(root, 'cache'));
       const seed = async (cloud: LocalCloud) => {
-        const s3 = new S3Client({ endpoint: cloud.s3Endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
+        const s3 = cloud.s3.client();
         try {
           await s3.send(new PutObjectCommand({ Bucket: REMOTE_BUCKET, Key: key, Body: fs.createReadStream(file), ContentLength: manifestBytes }));
         } finally {
