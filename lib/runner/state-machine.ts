@@ -14,6 +14,7 @@ import { extractDistributedMaps, runDistributedMap } from './distributed-map';
 import { MAX_HISTORY_EVENTS, MAX_STATE_PAYLOAD_BYTES } from './limits';
 import { evaluateTemplate } from './payload-template';
 import { toLambdaTaskError, toSdkTaskError, toTaskError } from './sfn-errors';
+import { interpreterTimeoutError, moveTaskTimeouts, taskTimeoutSeconds, withinTaskTimeout } from './task-timeouts';
 
 // The package's types say ESM, but it ships a CommonJS build that require() loads (package.json exports "require").
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -123,8 +124,11 @@ export async function runStateMachine(options: RunStateMachineOptions): Promise<
   const given: unknown = typeof options.definition === 'string' ? JSON.parse(options.definition) : options.definition;
   if (!isObject(given)) throw new UnsupportedDefinitionError('the state machine definition is not a JSON object');
   // Distributed Maps are served by distributed-map.ts: the interpreter sees a Task in their place.
-  const { runnable: definition, maps: distributedMaps } = extractDistributedMaps(given);
-  const info = analyzeDefinition(definition);
+  const { runnable: withoutMaps, maps: distributedMaps } = extractDistributedMaps(given);
+  const info = analyzeDefinition(withoutMaps);
+  // Each Task's timeout runs from its call's start (task-timeouts.ts), not from when the interpreter reaches it.
+  const { runnable: definition, timeouts } = moveTaskTimeouts(withoutMaps);
+  const makeTimeout = await interpreterTimeoutError();
   const events: RunEvent[] = [];
   const startMs = Date.now();
   let virtualSeconds = 0;
@@ -163,6 +167,8 @@ export async function runStateMachine(options: RunStateMachineOptions): Promise<
     } while (seen !== hookChain);
   };
 
+  const givenExecution = isObject(options.context?.Execution) ? options.context.Execution : {};
+  const pathContext = { ...options.context, Execution: { ...givenExecution, Input: options.input ?? {} } };
   const handlers: Record<string, LocalHandler> = {};
   const unrouted: string[] = [];
   for (const name of Object.keys(options.taskHandlers ?? {})) {
@@ -198,14 +204,23 @@ export async function runStateMachine(options: RunStateMachineOptions): Promise<
     const describe: Omit<RunEvent, 'at'> = route
       ? describeRoute(task.stateName, route)
       : { type: 'TaskCall', state: task.stateName, route: 'override' };
+    const timeout = timeouts.get(task.stateName);
     handlers[task.stateName] = async (input) => {
       await settle();
       // Once the run is halted (virtual timeout, guard), no further call may reach a service.
       if (stop) throw toTaskError({ name: 'States.Runtime', message: `the run was stopped: ${stop.cause}` });
       const at = virtualSeconds;
       const extra = describe.route === 'record' ? { parameters: input } : {};
+      let seconds: number;
       try {
-        const result = await call(input);
+        seconds = taskTimeoutSeconds(timeout, input, pathContext);
+      } catch (err) {
+        halt('FAILED', 'States.Runtime', `${task.stateName}: ${err instanceof Error ? err.message : String(err)}`);
+        throw toTaskError({ name: 'States.Runtime', message: `the run was stopped: ${stop!.cause}` });
+      }
+      const timedOut = makeTimeout();
+      try {
+        const result = await withinTaskTimeout(() => call(input), seconds, () => timedOut);
         events.push({ ...describe, ...extra, at });
         if (Buffer.byteLength(JSON.stringify(result ?? null)) > MAX_STATE_PAYLOAD_BYTES) {
           // A terminal error: no Retry or Catch (not even States.ALL) handles it.
@@ -214,6 +229,11 @@ export async function runStateMachine(options: RunStateMachineOptions): Promise<
         }
         return result as never;
       } catch (err) {
+        if (err === timedOut) {
+          // The interpreter's own class: its Retry and Catch tell a timeout from States.TaskFailed by it.
+          events.push({ ...describe, ...extra, at, error: 'States.Timeout', cause: `no answer within TimeoutSeconds (${seconds} s of real time)` });
+          throw err;
+        }
         const e = route?.kind === 'sdk' ? toSdkTaskError(route.service, err) : route?.kind === 'lambda' ? toLambdaTaskError(err) : toTaskError(err);
         events.push({ ...describe, ...extra, at, error: e.name, cause: e.message });
         throw e;
@@ -238,8 +258,6 @@ export async function runStateMachine(options: RunStateMachineOptions): Promise<
   const onAbort = (): void => halt('ABORTED', 'Runner.Aborted', 'the caller aborted the run');
   options.signal?.addEventListener('abort', onAbort, { once: true });
 
-  const givenExecution = isObject(options.context?.Execution) ? options.context.Execution : {};
-  const pathContext = { ...options.context, Execution: { ...givenExecution, Input: options.input ?? {} } };
   const lastError = new Map<string, string>();
   const maxHistory = options.maxHistoryEvents ?? MAX_HISTORY_EVENTS;
   const addHistory = (state: string, count: number): void => {

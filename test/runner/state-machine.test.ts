@@ -274,6 +274,62 @@ describe('runStateMachine', () => {
     expect(calls).toEqual([]);
   });
 
+  test('a Task\'s TimeoutSeconds runs from its call, not from the wait before it (a wait held in real time by the emulator\'s jobs)', async () => {
+    // GIVEN a Wait whose virtual time takes 1.5 s of real time (a stopped clock held while a job computes), then a 1 s Task
+    const definition = {
+      StartAt: 'W',
+      States: { W: { Type: 'Wait', Seconds: 60, Next: 'Describe' },
+        Describe: { Type: 'Task', Resource: REK('describeProjectVersions'), TimeoutSeconds: 1, End: true } },
+    };
+
+    // WHEN it runs
+    const result = await runStateMachine({ definition, onWait: () => new Promise((resolve) => setTimeout(resolve, 1500)),
+      sdkHandler: () => ({ ProjectVersionDescriptions: [] }) });
+
+    // THEN the call is made and answers in time
+    expect([result.status, result.error]).toEqual(['SUCCEEDED', undefined]);
+  });
+
+  test('a call slower than its TimeoutSeconds fails with States.Timeout, which States.TaskFailed does not catch', async () => {
+    // GIVEN a 1 s Task whose service answers after 1.5 s, caught by TaskFailed first and by Timeout second
+    const slow = (seconds: number) => ({
+      Type: 'Task', Resource: REK('describeProjectVersions'), TimeoutSeconds: seconds, End: true,
+      Catch: [{ ErrorEquals: ['States.TaskFailed'], Next: 'TaskFailed' }, { ErrorEquals: ['States.Timeout'], Next: 'TimedOut' }],
+    });
+    const definition = {
+      StartAt: 'Slow',
+      States: { Slow: slow(1), TaskFailed: { Type: 'Fail', Error: 'WrongCatch' }, TimedOut: { Type: 'Succeed' } },
+    };
+    const sdkHandler = () => new Promise((resolve) => setTimeout(() => resolve({}), 1500));
+
+    // WHEN it runs
+    const result = await runStateMachine({ definition, sdkHandler });
+
+    // THEN the timeout is caught as States.Timeout, and the event says the call got no answer in time
+    expect([result.status, result.error]).toEqual(['SUCCEEDED', undefined]);
+    expect(result.events.find((e) => e.type === 'StateCaught')).toMatchObject({ state: 'Slow', error: 'States.Timeout', next: 'TimedOut' });
+    expect(result.events.find((e) => e.type === 'TaskCall')?.cause).toContain('no answer within TimeoutSeconds (1 s');
+  });
+
+  test('TimeoutSecondsPath gives the timeout from the input; a path that gives no whole number fails the run', async () => {
+    // GIVEN a Task timed by $.seconds, inside a Map (nested Tasks are timed too)
+    const definition = (path: string) => ({
+      StartAt: 'Each',
+      States: { Each: { Type: 'Map', ItemsPath: '$.items', End: true, ItemProcessor: { StartAt: 'Slow', States: {
+        Slow: { Type: 'Task', Resource: REK('describeProjectVersions'), TimeoutSecondsPath: path, End: true } } } } },
+    });
+    const sdkHandler = () => new Promise((resolve) => setTimeout(() => resolve({}), 1500));
+
+    // WHEN the path gives 1 second, then 0.5
+    const short = await runStateMachine({ definition: definition('$.seconds'), input: { items: [{ seconds: 1 }] }, sdkHandler });
+    const bad = await runStateMachine({ definition: definition('$.seconds'), input: { items: [{ seconds: 0.5 }] }, sdkHandler });
+
+    // THEN the first times out, the second fails the run with States.Runtime naming the path
+    expect([short.status, short.error]).toEqual(['FAILED', 'States.Timeout']);
+    expect([bad.status, bad.error]).toEqual(['FAILED', 'States.Runtime']);
+    expect(bad.cause).toContain('TimeoutSecondsPath "$.seconds" gave 0.5');
+  });
+
   test('aborting through the signal ends the run as ABORTED', async () => {
     // GIVEN a caller that aborts while the first wait is reported
     const controller = new AbortController();
