@@ -42,6 +42,34 @@ export class UnsupportedDefinitionError extends Error {
   }
 }
 
+type AslState = Record<string, unknown>;
+
+/**
+ * A copy of a definition with states replaced: `replace` gives a state's stand-in, or undefined to keep it, in which
+ * case the states of an inline Map's ItemProcessor/Iterator and of a Parallel's Branches are visited too.
+ */
+export function replaceStates(definition: unknown, replace: (name: string, state: AslState) => AslState | undefined): unknown {
+  const rewrite = (machine: unknown): unknown => {
+    if (!isObject(machine) || !isObject(machine.States)) return machine;
+    const states: Record<string, unknown> = {};
+    for (const [name, raw] of Object.entries(machine.States)) {
+      const replaced = isObject(raw) ? replace(name, raw) : undefined;
+      if (replaced) {
+        states[name] = replaced;
+      } else if (isObject(raw) && raw.Type === 'Map') {
+        const key = raw.ItemProcessor ? 'ItemProcessor' : 'Iterator';
+        states[name] = { ...raw, [key]: rewrite(raw[key]) };
+      } else if (isObject(raw) && raw.Type === 'Parallel' && Array.isArray(raw.Branches)) {
+        states[name] = { ...raw, Branches: raw.Branches.map(rewrite) };
+      } else {
+        states[name] = raw;
+      }
+    }
+    return { ...machine, States: states };
+  };
+  return rewrite(definition);
+}
+
 /** Walks a definition (Map ItemProcessor/Iterator and Parallel Branches included), refusing what cannot run offline. */
 export function analyzeDefinition(definition: Record<string, unknown>): DefinitionInfo {
   const states = new Map<string, Record<string, unknown>>();

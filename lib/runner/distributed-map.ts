@@ -21,7 +21,7 @@
 import { randomUUID } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 
-import { isObject, readPath, UnsupportedDefinitionError } from './asl';
+import { isObject, readPath, replaceStates, UnsupportedDefinitionError } from './asl';
 import { statesError } from './sfn-errors';
 
 type State = Record<string, unknown>;
@@ -58,31 +58,18 @@ export function isDistributedMap(state: unknown): boolean {
  */
 export function extractDistributedMaps(definition: State): { runnable: State; maps: Record<string, State> } {
   const maps: Record<string, State> = {};
-  const rewrite = (machine: unknown): unknown => {
-    if (!isObject(machine) || !isObject(machine.States)) return machine;
-    const states: Record<string, unknown> = {};
-    for (const [name, raw] of Object.entries(machine.States)) {
-      if (isObject(raw) && isDistributedMap(raw)) {
-        maps[name] = raw;
-        states[name] = {
-          Type: 'Task',
-          Resource: DISTRIBUTED_MAP_RESOURCE,
-          // Map states have no timeout; the interpreter's Task timeout is in real time (Node's timers hold 2^31 ms at most).
-          TimeoutSeconds: 2_000_000,
-          ...pick(raw, ['Comment', 'InputPath', 'ResultSelector', 'ResultPath', 'OutputPath', 'Retry', 'Catch', 'Next', 'End']),
-        };
-      } else if (isObject(raw) && raw.Type === 'Map') {
-        const key = raw.ItemProcessor ? 'ItemProcessor' : 'Iterator';
-        states[name] = { ...raw, [key]: rewrite(raw[key]) };
-      } else if (isObject(raw) && raw.Type === 'Parallel' && Array.isArray(raw.Branches)) {
-        states[name] = { ...raw, Branches: raw.Branches.map(rewrite) };
-      } else {
-        states[name] = raw;
-      }
-    }
-    return { ...machine, States: states };
-  };
-  return { runnable: rewrite(definition) as State, maps };
+  const runnable = replaceStates(definition, (name, raw) => {
+    if (!isDistributedMap(raw)) return undefined;
+    maps[name] = raw;
+    return {
+      Type: 'Task',
+      Resource: DISTRIBUTED_MAP_RESOURCE,
+      // Map states have no timeout; the interpreter's Task timeout is in real time (Node's timers hold 2^31 ms at most).
+      TimeoutSeconds: 2_000_000,
+      ...pick(raw, ['Comment', 'InputPath', 'ResultSelector', 'ResultPath', 'OutputPath', 'Retry', 'Catch', 'Next', 'End']),
+    };
+  });
+  return { runnable: runnable as State, maps };
 }
 
 /**

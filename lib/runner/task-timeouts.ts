@@ -11,7 +11,7 @@
  */
 import type * as Sfn from 'aws-local-stepfunctions' with { 'resolution-mode': 'import' };
 
-import { isObject, readPath } from './asl';
+import { readPath, replaceStates } from './asl';
 import { DISTRIBUTED_MAP_RESOURCE } from './distributed-map';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -37,29 +37,13 @@ type State = Record<string, unknown>;
  */
 export function moveTaskTimeouts(definition: State): { runnable: State; timeouts: Map<string, TaskTimeout> } {
   const timeouts = new Map<string, TaskTimeout>();
-  const rewrite = (machine: unknown): unknown => {
-    if (!isObject(machine) || !isObject(machine.States)) return machine;
-    const states: State = {};
-    for (const [name, raw] of Object.entries(machine.States)) {
-      if (isObject(raw) && raw.Type === 'Task' && raw.Resource !== DISTRIBUTED_MAP_RESOURCE) {
-        const { TimeoutSeconds: seconds, TimeoutSecondsPath: path, ...rest } = raw;
-        timeouts.set(name, {
-          ...(typeof seconds === 'number' ? { seconds } : {}),
-          ...(typeof path === 'string' ? { path } : {}),
-        });
-        states[name] = { ...rest, TimeoutSeconds: INTERPRETER_TASK_TIMEOUT_SECONDS };
-      } else if (isObject(raw) && raw.Type === 'Map') {
-        const key = raw.ItemProcessor ? 'ItemProcessor' : 'Iterator';
-        states[name] = { ...raw, [key]: rewrite(raw[key]) };
-      } else if (isObject(raw) && raw.Type === 'Parallel' && Array.isArray(raw.Branches)) {
-        states[name] = { ...raw, Branches: raw.Branches.map(rewrite) };
-      } else {
-        states[name] = raw;
-      }
-    }
-    return { ...machine, States: states };
-  };
-  return { runnable: rewrite(definition) as State, timeouts };
+  const runnable = replaceStates(definition, (name, raw) => {
+    if (raw.Type !== 'Task' || raw.Resource === DISTRIBUTED_MAP_RESOURCE) return undefined;
+    const { TimeoutSeconds: seconds, TimeoutSecondsPath: path, ...rest } = raw;
+    timeouts.set(name, { ...(typeof seconds === 'number' ? { seconds } : {}), ...(typeof path === 'string' ? { path } : {}) });
+    return { ...rest, TimeoutSeconds: INTERPRETER_TASK_TIMEOUT_SECONDS };
+  });
+  return { runnable: runnable as State, timeouts };
 }
 
 /** The Task's timeout in seconds for this input; a path that gives no whole number >= 1 is the run's error (States.Runtime). */
