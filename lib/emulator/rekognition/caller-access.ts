@@ -8,6 +8,7 @@
  * grants for this, so a role that passes here holds what AWS's own policy gives for the same objects.
  */
 import { AccessControl, AccessDenied, Caller } from '../../iam/world';
+import { nextTurn } from '../turns';
 
 export interface ObjectRef {
   readonly bucket: string;
@@ -40,7 +41,7 @@ async function firstDenial(access: AccessControl, caller: Caller, objects: reado
   for (const o of objects) {
     // The policy engine answers in microtasks: a dataset of 20,000 images held the process (the emulator's and the
     // runner's requests alike) for 7 s in one stretch, and the workflow's calls time out after 60 s.
-    if (++decided % DECISIONS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
+    if (++decided % DECISIONS_PER_TURN === 0) await nextTurn();
     if (!buckets.has(o.bucket)) {
       buckets.add(o.bucket);
       const denied = await access.decide(caller, { action: 's3:GetBucketLocation', resource: `arn:${access.partition}:s3:::${o.bucket}` });
