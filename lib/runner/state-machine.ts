@@ -218,9 +218,9 @@ export async function runStateMachine(options: RunStateMachineOptions): Promise<
         halt('FAILED', 'States.Runtime', `${task.stateName}: ${err instanceof Error ? err.message : String(err)}`);
         throw toTaskError({ name: 'States.Runtime', message: `the run was stopped: ${stop!.cause}` });
       }
-      const timedOut = makeTimeout();
+      let timedOut: Error | undefined;
       try {
-        const result = await withinTaskTimeout(() => call(input), seconds, () => timedOut);
+        const result = await withinTaskTimeout(() => call(input), seconds, () => (timedOut = makeTimeout()));
         events.push({ ...describe, ...extra, at });
         if (Buffer.byteLength(JSON.stringify(result ?? null)) > MAX_STATE_PAYLOAD_BYTES) {
           // A terminal error: no Retry or Catch (not even States.ALL) handles it.
@@ -229,7 +229,7 @@ export async function runStateMachine(options: RunStateMachineOptions): Promise<
         }
         return result as never;
       } catch (err) {
-        if (err === timedOut) {
+        if (timedOut !== undefined && err === timedOut) {
           // The interpreter's own class: its Retry and Catch tell a timeout from States.TaskFailed by it.
           events.push({ ...describe, ...extra, at, error: 'States.Timeout', cause: `no answer within TimeoutSeconds (${seconds} s of real time)` });
           throw err;
