@@ -13,13 +13,20 @@ const POLICY = { name: 'writer', policy: { Version: '2012-10-17', Statement: [
 const decide = (action: string, resource: string) => evaluate({ principal: ROLE, action, resource, resourceAccount: '123456789012',
   context: {}, identityPolicies: [POLICY] }).then((d) => `${d.allowed ? 'allow' : 'deny'}${d.explicit ? ' (explicit)' : ''}`);
 
+type Match = (resource: string, patterns: string[]) => string[];
+type Matcher = Match & { memoized?: boolean; original?: Match };
+
+/** The engine's helper module whose resource-type matcher engine.ts replaces (loaded as the engine loads it). */
+function resourceTypesModule(): { mostSpecificMatchingResourceTypePatterns: Matcher } {
+  requirePolicyEngine();
+  const utils = require.resolve('@cloud-copilot/iam-utils', { paths: [path.dirname(require.resolve(ENGINE_PACKAGE))] });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(path.join(path.dirname(utils), 'resourceTypes.js')) as { mostSpecificMatchingResourceTypePatterns: Matcher };
+}
+
 describe('the policy engine', () => {
   test('its resource-type matching is memoized, and decisions repeated from the memo are the same as the first', async () => {
-    requirePolicyEngine();
-    const utils = require.resolve('@cloud-copilot/iam-utils', { paths: [path.dirname(require.resolve(ENGINE_PACKAGE))] });
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const inner = require(path.join(path.dirname(utils), 'resourceTypes.js')) as { mostSpecificMatchingResourceTypePatterns: { memoized?: boolean } };
-    expect(inner.mostSpecificMatchingResourceTypePatterns.memoized).toBe(true);
+    expect(resourceTypesModule().mostSpecificMatchingResourceTypePatterns.memoized).toBe(true);
 
     const cases: [string, string, string][] = [
       ['s3:PutObject', 'arn:aws:s3:::data/images/a/1.png', 'allow'],
@@ -37,15 +44,9 @@ describe('the policy engine', () => {
   });
 });
 
-type Matcher = ((resource: string, patterns: string[]) => string[]) & { original?: (resource: string, patterns: string[]) => string[] };
-
 /** The engine's own resource-type matcher (the automata), as it was before engine.ts replaced it. */
-function enginesMatcher(): (resource: string, patterns: string[]) => string[] {
-  requirePolicyEngine();
-  const utils = require.resolve('@cloud-copilot/iam-utils', { paths: [path.dirname(require.resolve(ENGINE_PACKAGE))] });
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const inner = require(path.join(path.dirname(utils), 'resourceTypes.js')) as { mostSpecificMatchingResourceTypePatterns: Matcher };
-  return inner.mostSpecificMatchingResourceTypePatterns.original!;
+function enginesMatcher(): Match {
+  return resourceTypesModule().mostSpecificMatchingResourceTypePatterns.original!;
 }
 
 /** Every resource type pattern (ARN with `${Variables}`) of a service, from the engine's data. */
